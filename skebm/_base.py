@@ -1,0 +1,325 @@
+"""Estimator machinery shared by every skebm model.
+
+The base class owns the public evaluation and generation methods (``score``,
+``sample``, ``log_partition``, ``log_likelihood``); concrete models fill small
+hooks: ``_chain_model``, ``_annealing_path``, ``_log_partition_exact``,
+``_exact_size`` and ``free_energy``.
+"""
+
+import hashlib
+import time
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._partition import ais_betas, ais_summary, logmeanexp
+from ._sampling import run_ais, run_chains, seed_sequence
+
+# Enumerate exactly up to this many units in the smaller layer ("auto").
+EXACT_MAX_UNITS = 24
+
+
+def check_unit_interval(X, name="X", estimator=None):
+    """Raise ``ValueError`` unless every value of ``X`` lies in [0, 1]."""
+    data = X.data if sp.issparse(X) else X
+    if data.size == 0:
+        return
+    lo, hi = data.min(), data.max()
+    if sp.issparse(X) and X.nnz < np.prod(X.shape):
+        lo = min(lo, 0.0)
+    if lo < 0 or hi > 1:
+        who = type(estimator).__name__ if estimator is not None else "This model"
+        raise ValueError(
+            f"{who} models binary units: {name} must contain probabilities in "
+            f"[0, 1], got values in [{lo:g}, {hi:g}]. Scale the data first, e.g. "
+            "with sklearn.preprocessing.MinMaxScaler."
+        )
+
+
+def check_binary(X, name="X", estimator=None):
+    """Raise ``ValueError`` unless every value of ``X`` is 0 or 1."""
+    data = X.data if sp.issparse(X) else np.asarray(X)
+    if data.size and not np.all((data == 0) | (data == 1)):
+        who = type(estimator).__name__ if estimator is not None else "This model"
+        raise ValueError(f"{who} needs binary data: {name} must contain only 0 and 1.")
+
+
+def params_digest(*arrays):
+    """A short digest of parameter arrays: invalidates cached log Z on change."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def print_epoch(estimator, iteration, label, value, elapsed):
+    """One verbose line per epoch, in scikit-learn's format."""
+    print(
+        f"[{type(estimator).__name__}] Iteration {iteration}, "
+        f"{label} = {value:.2f}, time = {elapsed:.2f}s",
+        flush=True,
+    )
+
+
+class Timer:
+    """Elapsed time between successive ``lap`` calls."""
+
+    def __init__(self):
+        self.t = time.time()
+
+    def lap(self):
+        now = time.time()
+        dt, self.t = now - self.t, now
+        return dt
+
+
+class BoltzmannBase(TransformerMixin, BaseEstimator):
+    """Base class of skebm's energy-based models.
+
+    Subclasses provide ``free_energy(X)``, ``_chain_model()`` (see
+    :mod:`skebm._sampling`), ``_exact_size()`` (units to enumerate for exact
+    log Z), ``_log_partition_exact(n_jobs)`` and ``_annealing_path()``.
+    """
+
+    def _validate_eval_X(self, X, *, reset=False):
+        check_is_fitted(self)
+        return validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` over ``X`` (higher is better).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def sample(
+        self,
+        n_samples=1,
+        *,
+        n_steps=1000,
+        init=None,
+        thin=None,
+        probabilities=False,
+        n_jobs=None,
+        random_state=None,
+    ):
+        """Draw visible vectors from the model with independent Gibbs chains.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of independent chains, one returned vector each.
+        n_steps : int, default=1000
+            Full Gibbs sweeps per chain.
+        init : {array-like, sparse matrix} of shape (n_init, n_features), default=None
+            Starting states; chain ``i`` starts at ``init[i % n_init]``. By
+            default each chain starts from independent fair coin flips.
+        thin : int, default=None
+            If given, keep every ``thin``-th state of each chain.
+        probabilities : bool, default=False
+            Return the probabilities p(v | rest) of the last step instead of
+            binary states (a less noisy picture of the same samples).
+        n_jobs : int, default=None
+            Joblib workers; blocks of chains run in parallel. The output does
+            not depend on ``n_jobs``.
+        random_state : int, RandomState, Generator or None, default=None
+            Seed of the chains (through one ``SeedSequence``).
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples, n_features), or
+            (n_samples, n_steps // thin, n_features) when ``thin`` is given.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
+        if not isinstance(n_steps, Integral) or n_steps < 0:
+            raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+        if thin is not None and (not isinstance(thin, Integral) or thin < 1):
+            raise ValueError(f"thin must be None or an integer >= 1, got {thin!r}")
+        model = self._chain_model()
+        if init is not None:
+            init = self._validate_eval_X(init)
+            check_unit_interval(init, "init", self)
+            if sp.issparse(init):
+                init = init.toarray()
+            init = np.asarray(init, dtype=model.dtype)
+        return run_chains(
+            model,
+            int(n_samples),
+            int(n_steps),
+            init=init,
+            thin=thin,
+            probabilities=probabilities,
+            n_jobs=n_jobs,
+            random_state=random_state,
+        )
+
+    def log_partition(
+        self,
+        *,
+        method="auto",
+        n_betas=None,
+        n_runs=100,
+        init=None,
+        n_burn=1000,
+        n_jobs=None,
+        random_state=None,
+        return_details=False,
+    ):
+        """Logarithm of the partition function Z of the fitted model.
+
+        Parameters
+        ----------
+        method : {"auto", "exact", "ais", "reverse_ais"}, default="auto"
+            "exact" enumerates the smaller layer (feasible up to ~24 units
+            there); "ais" is annealed importance sampling from a base-rate
+            model (Salakhutdinov & Murray 2008), an estimate that tends to be
+            *low*; "reverse_ais" anneals from model samples back to the base
+            model, a stochastic *upper* estimate (exact when the starting
+            states are exact model samples). "auto" is "exact" when the
+            smaller layer has at most 24 units, else "ais".
+        n_betas : int, default=None
+            Number of inverse temperatures; None is the paper's 14 500.
+        n_runs : int, default=100
+            Independent annealing runs (importance weights).
+        init : array-like of shape (n, n_features), default=None
+            "reverse_ais" only: starting visible states (e.g. training data),
+            refined by ``n_burn`` Gibbs sweeps; by default random states.
+        n_burn : int, default=1000
+            "reverse_ais" only: Gibbs sweeps before annealing back.
+        n_jobs : int, default=None
+            Joblib workers; the result does not depend on it.
+        random_state : int, RandomState, Generator or None, default=None
+        return_details : bool, default=False
+            Return a dict with the estimate, the interval
+            log(mean w +- 3 std(w)/sqrt(M)) (``log_z_low``, ``log_z_high``),
+            the effective sample size ``ess`` and the settings.
+
+        Returns
+        -------
+        log_z : float, or dict when ``return_details`` is True.
+
+        Notes
+        -----
+        The last result is cached in ``log_partition_info_`` with the
+        settings behind it and reused while the parameters are unchanged and
+        the same deterministic settings are asked for.
+        """
+        check_is_fitted(self)
+        valid = ("auto", "exact", "ais", "reverse_ais")
+        if method not in valid:
+            raise ValueError(f"method must be one of {valid}, got {method!r}")
+        if method == "auto":
+            method = "exact" if self._exact_size() <= EXACT_MAX_UNITS else "ais"
+        if not isinstance(n_runs, Integral) or n_runs < 1:
+            raise ValueError(f"n_runs must be an integer >= 1, got {n_runs!r}")
+        settings = {"method": method}
+        if method != "exact":
+            settings.update(
+                n_betas=14500 if n_betas is None else int(n_betas),
+                n_runs=int(n_runs),
+                random_state=random_state
+                if isinstance(random_state, Integral)
+                else None,
+            )
+        digest = self._params_digest()
+        cached = getattr(self, "log_partition_info_", None)
+        cacheable = method == "exact" or settings.get("random_state") is not None
+        if (
+            cacheable
+            and init is None
+            and cached is not None
+            and cached.get("digest") == digest
+            and cached.get("settings") == settings
+        ):
+            info = cached
+        else:
+            info = self._compute_log_partition(
+                method, n_betas, n_runs, init, n_burn, n_jobs, random_state
+            )
+            info["settings"] = settings
+            info["digest"] = digest
+            self.log_partition_info_ = info
+        if return_details:
+            return {k: v for k, v in info.items() if k != "digest"}
+        return info["log_z"]
+
+    def _compute_log_partition(
+        self, method, n_betas, n_runs, init, n_burn, n_jobs, random_state
+    ):
+        if method == "exact":
+            if self._exact_size() > 30:
+                raise ValueError(
+                    f"Exact enumeration needs 2**{self._exact_size()} states; use "
+                    "method='ais'."
+                )
+            log_z = self._log_partition_exact(n_jobs)
+            return {"log_z": log_z, "log_z_low": log_z, "log_z_high": log_z}
+        betas = ais_betas(n_betas)
+        path = self._annealing_path()
+        seq = seed_sequence(random_state)
+        if method == "ais":
+            log_w = run_ais(path, betas, n_runs, n_jobs=n_jobs, random_state=seq)
+            info = ais_summary(log_w, path.log_z0)
+        else:
+            v0 = self.sample(
+                n_runs,
+                n_steps=n_burn,
+                init=init,
+                n_jobs=n_jobs,
+                random_state=seq.spawn(1)[0],
+            )
+            log_w = run_ais(
+                path, betas[::-1], n_runs, init=v0, n_jobs=n_jobs, random_state=seq
+            )
+            info = ais_summary(log_w, path.log_z0, reverse=True)
+        info["log_w"] = log_w
+        info["log_mean_w"] = logmeanexp(log_w)
+        return info
+
+    def log_likelihood(self, X, **log_partition_params):
+        """Log-probability log p(x) = -F(x) - log Z of each row of ``X`` in nats.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        **log_partition_params
+            Passed to :meth:`log_partition` (e.g. ``method``, ``n_runs``).
+
+        Returns
+        -------
+        log_p : ndarray of shape (n_samples,)
+        """
+        X = self._validate_eval_X(X)
+        log_z = self.log_partition(**log_partition_params)
+        return -self._free_energy_validated(X) - log_z
+
+    def free_energy(self, X):
+        """Free energy F(x), with p(x) = exp(-F(x)) / Z.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples,)
+        """
+        return self._free_energy_validated(self._validate_eval_X(X))

@@ -1,0 +1,500 @@
+"""Bernoulli restricted Boltzmann machine: a superset of scikit-learn's."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
+from sklearn.utils import gen_even_slices
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import (
+    BoltzmannBase,
+    Timer,
+    check_unit_interval,
+    params_digest,
+    print_epoch,
+)
+from ._gibbs import (
+    GradientWorkspace,
+    mean_hiddens,
+    mean_visibles,
+    rbm_cd_gradient,
+    sample_bernoulli_,
+)
+from ._partition import (
+    RBMAnnealingPath,
+    free_energy,
+    pseudo_likelihood,
+    pseudo_likelihood_stochastic,
+    rbm_log_partition_exact,
+)
+from ._sampling import make_generator
+
+# Rows the verbose per-epoch pseudo-likelihood is estimated on.
+_VERBOSE_ROWS = 1000
+
+
+class RBMChain:
+    """Block-Gibbs chain of a Bernoulli RBM (chain-model protocol of _sampling)."""
+
+    def __init__(self, W, b, c):
+        self.W, self.b, self.c = W, b, c
+        self.dtype = W.dtype
+
+    def random_visible(self, n, rng):
+        return (rng.random((n, self.W.shape[1])) < 0.5).astype(self.dtype)
+
+    def init_state(self, v0):
+        v = np.array(v0, dtype=self.dtype)
+        return {"v": v, "p": v.copy()}
+
+    def step_(self, state, rng):
+        h = mean_hiddens(state["v"], self.W, self.c)
+        sample_bernoulli_(h, h, rng)
+        p = mean_visibles(h, self.W, self.b)
+        state["p"] = p
+        sample_bernoulli_(state["v"], p, rng)
+
+    def visible(self, state, probabilities):
+        return (state["p"] if probabilities else state["v"]).copy()
+
+
+class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
+    """Bernoulli Restricted Boltzmann Machine (RBM).
+
+    A drop-in superset of :class:`sklearn.neural_network.BernoulliRBM`: the
+    same parameters, defaults, fitted attributes and methods, trained by the
+    same algorithm by default (persistent contrastive divergence, PCD-1,
+    with ``batch_size`` persistent chains). Beyond it: CD-k and PCD-k,
+    momentum, weight decay, learning-rate schedules, visible biases
+    initialised from the data, an exact (deterministic) pseudo-likelihood,
+    sampling with parallel chains, exact and AIS partition functions and
+    log-likelihoods. Sparse input is used as sparse, a minibatch at a time.
+
+    The energy is E(v, h) = -h^T W v - b^T v - c^T h with
+    ``W = components_``, ``b = intercept_visible_``, ``c = intercept_hidden_``.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of binary hidden units.
+    learning_rate : float, default=0.1
+        Learning rate of the gradient steps (must be > 0).
+    batch_size : int, default=10
+        Number of examples per minibatch.
+    n_iter : int, default=10
+        Number of passes (epochs) over the training data.
+    verbose : int, default=0
+        If > 0, print one line per epoch with a pseudo-likelihood estimated
+        cheaply (scikit-learn's one-unit estimator on at most 1000 rows).
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seeds initialisation and Gibbs sampling. An int gives a
+        ``numpy.random.Generator`` through a ``SeedSequence``; a legacy
+        ``RandomState`` is used as is and reproduces scikit-learn's random
+        stream exactly.
+    method : {"pcd", "cd"}, default="pcd"
+        Persistent contrastive divergence (negative chains persist across
+        updates, Tieleman 2008) or contrastive divergence (chains restart at
+        the minibatch, Hinton 2002).
+    n_gibbs_steps : int, default=1
+        The k of CD-k / PCD-k: Gibbs steps per update.
+    n_chains : int, default=None
+        Number of persistent chains for PCD; None uses ``batch_size``.
+        Ignored for CD (one chain per example).
+    momentum : float in [0, 1), default=0.0
+        Momentum of the parameter updates.
+    weight_decay : float, default=0.0
+        L2 penalty on ``components_`` added to the gradient.
+    learning_rate_schedule : {"constant", "linear", "invscaling"}, default="constant"
+        "linear" decays the rate linearly to zero over ``n_iter`` epochs;
+        "invscaling" uses ``learning_rate / epoch``. ``partial_fit`` always
+        uses the constant rate.
+    visible_bias_init : {"zeros", "data"}, default="zeros"
+        "data" sets the initial visible biases to the log-odds of the
+        (smoothed) mean of the training data (Hinton's practical guide).
+    pseudo_likelihood : {"exact", "stochastic"}, default="exact"
+        How :meth:`score_samples` computes the pseudo-log-likelihood: exactly
+        (the sum over every unit; deterministic; O(n D H)) or with
+        scikit-learn's estimate (one random unit per sample, times D).
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Weight matrix W.
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Biases c of the hidden units.
+    intercept_visible_ : ndarray of shape (n_features,)
+        Biases b of the visible units.
+    h_samples_ : ndarray of shape (n_chains, n_components)
+        Hidden states of the persistent negative chains.
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`, when they are all strings.
+    log_partition_info_ : dict
+        Set by :meth:`log_partition`: the last log Z, its interval, effective
+        sample size and the settings behind it.
+
+    See Also
+    --------
+    sklearn.neural_network.BernoulliRBM : The estimator this one replaces.
+    skebm.DBN : A stack of RBMs.
+
+    References
+    ----------
+    Hinton, G. E. (2002). Training products of experts by minimizing
+    contrastive divergence. Neural Computation 14, 1771-1800.
+
+    Tieleman, T. (2008). Training restricted Boltzmann machines using
+    approximations to the likelihood gradient. ICML.
+
+    Salakhutdinov, R. and Murray, I. (2008). On the quantitative analysis of
+    deep belief networks. ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skebm import BernoulliRBM
+    >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]])
+    >>> model = BernoulliRBM(n_components=2, random_state=0)
+    >>> model.fit(X)
+    BernoulliRBM(n_components=2, random_state=0)
+    >>> model.transform(X).shape
+    (4, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state", np.random.Generator],
+        "method": [StrOptions({"pcd", "cd"})],
+        "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+        "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear", "invscaling"})],
+        "visible_bias_init": [StrOptions({"zeros", "data"})],
+        "pseudo_likelihood": [StrOptions({"exact", "stochastic"})],
+    }
+
+    def __init__(
+        self,
+        n_components=256,
+        *,
+        learning_rate=0.1,
+        batch_size=10,
+        n_iter=10,
+        verbose=0,
+        random_state=None,
+        method="pcd",
+        n_gibbs_steps=1,
+        n_chains=None,
+        momentum=0.0,
+        weight_decay=0.0,
+        learning_rate_schedule="constant",
+        visible_bias_init="zeros",
+        pseudo_likelihood="exact",
+    ):
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.verbose = verbose
+        self.random_state = random_state
+        self.method = method
+        self.n_gibbs_steps = n_gibbs_steps
+        self.n_chains = n_chains
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
+        self.visible_bias_init = visible_bias_init
+        self.pseudo_likelihood = pseudo_likelihood
+
+    # ------------------------------------------------------------------ fit
+    def _validate_train_X(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc", "coo", "lil", "dok", "bsr", "dia"),
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            ensure_min_samples=2 if reset else 1,
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
+        check_unit_interval(X, "X", self)
+        return X
+
+    def _initialize(self, X, rng):
+        n, D = X.shape
+        dtype = X.dtype
+        # float64 draws for both dtypes: float32 and float64 fits share a stream.
+        self.components_ = np.ascontiguousarray(
+            rng.normal(0, 0.01, (self.n_components, D)), dtype=dtype
+        )
+        self._n_features_out = self.n_components
+        self.intercept_hidden_ = np.zeros(self.n_components, dtype=dtype)
+        self.intercept_visible_ = np.zeros(D, dtype=dtype)
+        if self.visible_bias_init == "data":
+            p = (np.asarray(X.sum(axis=0), dtype=np.float64).ravel() + 1.0) / (n + 2.0)
+            self.intercept_visible_[...] = np.log(p) - np.log1p(-p)
+        n_chains = self.batch_size if self.n_chains is None else self.n_chains
+        self.h_samples_ = np.zeros((n_chains, self.n_components), dtype=dtype)
+        self._velocity = None
+        self._data_sum = np.zeros(D)
+        self._data_count = 0
+
+    def _update(self, v_pos, rng, lr):
+        """One gradient step on minibatch ``v_pos``."""
+        if not hasattr(self, "_ws"):
+            self._ws = GradientWorkspace()
+        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        persistent = self.method == "pcd"
+        gW, gb, gc, h_next = rbm_cd_gradient(
+            v_pos,
+            W,
+            b,
+            c,
+            self.random_state_,
+            h_chain=self.h_samples_ if persistent else None,
+            n_steps=self.n_gibbs_steps,
+            ws=self._ws,
+        )
+        if persistent:
+            self.h_samples_ = h_next
+        B = v_pos.shape[0]
+        if self.weight_decay:
+            gW -= W.dtype.type(self.weight_decay * B) * W
+        lr = lr / B  # the gradients are sums over the minibatch
+        if self.momentum:
+            if self._velocity is None:
+                self._velocity = [np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)]
+            for vel, g, p in zip(self._velocity, (gW, gb, gc), (W, b, c)):
+                vel *= self.momentum
+                vel += lr * g
+                p += vel
+        else:
+            gW *= lr
+            W += gW
+            b += lr * gb
+            c += lr * gc
+
+    def _track_data(self, X):
+        self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
+        self._data_count += X.shape[0]
+
+    def _epoch_rate(self, epoch):
+        if self.learning_rate_schedule == "linear":
+            return self.learning_rate * (1.0 - (epoch - 1) / max(1, self.n_iter))
+        if self.learning_rate_schedule == "invscaling":
+            return self.learning_rate / epoch
+        return self.learning_rate
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to the data X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, values in [0, 1] (treated as probabilities).
+        y : Ignored
+
+        Returns
+        -------
+        self : BernoulliRBM
+            The fitted model.
+        """
+        X = self._validate_train_X(X, reset=True)
+        self.random_state_ = make_generator(self.random_state)
+        self._initialize(X, self.random_state_)
+        self._track_data(X)
+        n_samples = X.shape[0]
+        n_batches = int(np.ceil(n_samples / self.batch_size))
+        slices = list(
+            gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples)
+        )
+        timer = Timer()
+        for epoch in range(1, self.n_iter + 1):
+            lr = self._epoch_rate(epoch)
+            for s in slices:
+                self._update(X[s], self.random_state_, lr)
+            if self.verbose:
+                self._print_progress(X, epoch, timer.lap())
+        self._drop_workspace()
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Fit the model to one more minibatch ``X`` (one gradient step).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, values in [0, 1].
+        y : Ignored
+
+        Returns
+        -------
+        self : BernoulliRBM
+            The fitted model.
+        """
+        first = not hasattr(self, "components_")
+        X = self._validate_train_X(X, reset=first)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = make_generator(self.random_state)
+        if first:
+            self._initialize(X, self.random_state_)
+        self._track_data(X)
+        self._update(X, self.random_state_, self.learning_rate)
+        return self
+
+    def _drop_workspace(self):
+        # Buffers are not model state: keep pickles small.
+        self.__dict__.pop("_ws", None)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_ws", None)
+        return state
+
+    def _print_progress(self, X, epoch, elapsed):
+        rows = X[: min(X.shape[0], _VERBOSE_ROWS)]
+        rng = np.random.default_rng(epoch)
+        pl = pseudo_likelihood_stochastic(
+            rows, self.components_, self.intercept_visible_, self.intercept_hidden_, rng
+        )
+        print_epoch(self, epoch, "pseudo-likelihood", float(np.mean(pl)), elapsed)
+
+    # ----------------------------------------------------------- transform
+    def transform(self, X):
+        """Compute the hidden layer activation probabilities, P(h=1|v=X).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The data to be transformed.
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_components)
+            Latent representations of the data.
+        """
+        X = self._validate_eval_X(X)
+        return self._mean_hiddens(X)
+
+    def _mean_hiddens(self, v):
+        """p(h = 1 | v) for validated ``v`` (scikit-learn's private name)."""
+        return mean_hiddens(v, self.components_, self.intercept_hidden_)
+
+    def _sample_hiddens(self, v, rng):
+        """Binary draws from p(h | v) (scikit-learn's private name)."""
+        p = self._mean_hiddens(v)
+        return sample_bernoulli_(np.empty(p.shape, dtype=bool), p, rng)
+
+    def _sample_visibles(self, h, rng):
+        """Binary draws from p(v | h) (scikit-learn's private name)."""
+        p = mean_visibles(h, self.components_, self.intercept_visible_)
+        return sample_bernoulli_(np.empty(p.shape, dtype=bool), p, rng)
+
+    def _free_energy(self, v):
+        return free_energy(
+            v, self.components_, self.intercept_visible_, self.intercept_hidden_
+        )
+
+    def _free_energy_validated(self, X):
+        return self._free_energy(X)
+
+    def gibbs(self, v):
+        """Perform one Gibbs sampling step.
+
+        Parameters
+        ----------
+        v : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Values of the visible layer to start from.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Values of the visible layer after one Gibbs step (boolean).
+        """
+        v = self._validate_eval_X(v)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = make_generator(self.random_state)
+        h = self._sample_hiddens(v, self.random_state_)
+        return self._sample_visibles(h, self.random_state_)
+
+    def score_samples(self, X):
+        """Pseudo-log-likelihood of each row of ``X``.
+
+        By default (``pseudo_likelihood="exact"``) the exact
+        sum_i log p(x_i | x_-i) over every unit: deterministic, computed in
+        chunks of rows so memory stays bounded, O(n_samples n_features
+        n_components). With ``"stochastic"``, scikit-learn's unbiased
+        estimate from one random unit per sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Values of the visible layer.
+
+        Returns
+        -------
+        pseudo_likelihood : ndarray of shape (n_samples,)
+        """
+        X = self._validate_eval_X(X)
+        args = (self.components_, self.intercept_visible_, self.intercept_hidden_)
+        if self.pseudo_likelihood == "stochastic":
+            return pseudo_likelihood_stochastic(
+                X, *args, make_generator(self.random_state)
+            )
+        return pseudo_likelihood(X, *args)
+
+    # ---------------------------------------- hooks for generation and log Z
+    def _chain_model(self):
+        return RBMChain(
+            self.components_, self.intercept_visible_, self.intercept_hidden_
+        )
+
+    def _exact_size(self):
+        return min(self.components_.shape)
+
+    def _log_partition_exact(self, n_jobs):
+        return rbm_log_partition_exact(
+            self.components_,
+            self.intercept_visible_,
+            self.intercept_hidden_,
+            n_jobs=n_jobs,
+        )
+
+    def _base_rate_biases(self):
+        """Log-odds of the smoothed training-data mean (AIS base model)."""
+        D = self.components_.shape[1]
+        count = getattr(self, "_data_count", 0)
+        total = getattr(self, "_data_sum", np.zeros(D))
+        p = (total + 1.0) / (count + 2.0)
+        return np.log(p) - np.log1p(-p)
+
+    def _annealing_path(self):
+        return RBMAnnealingPath(
+            self.components_,
+            self.intercept_visible_,
+            self.intercept_hidden_,
+            self._base_rate_biases(),
+        )
+
+    def _params_digest(self):
+        return params_digest(
+            self.components_, self.intercept_visible_, self.intercept_hidden_
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
