@@ -220,7 +220,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         X = validate_data(
             self,
             X,
-            accept_sparse=("csr", "csc", "coo", "lil", "dok", "bsr", "dia"),
+            accept_sparse=("csr", "csc", "coo", "lil", "bsr", "dia"),
             dtype=(np.float64, np.float32),
             reset=reset,
             ensure_min_samples=2 if reset else 1,
