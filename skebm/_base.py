@@ -8,6 +8,7 @@ hooks: ``_chain_model``, ``_annealing_path``, ``_log_partition_exact``,
 
 import hashlib
 import time
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -76,6 +77,10 @@ class Timer:
         return dt
 
 
+class SkebmVersionWarning(UserWarning):
+    """A model pickled by one skebm version is loaded by another."""
+
+
 class BoltzmannBase(TransformerMixin, BaseEstimator):
     """Base class of skebm's energy-based models.
 
@@ -83,6 +88,33 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
     :mod:`skebm._sampling`), ``_exact_size()`` (units to enumerate for exact
     log Z), ``_log_partition_exact(n_jobs)`` and ``_annealing_path()``.
     """
+
+    def __getstate__(self):
+        from . import __version__
+
+        state = super().__getstate__()
+        state.pop("_ws", None)  # work buffers are not model state
+        state["_skebm_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        from . import __version__
+
+        pickled = state.pop("_skebm_version", "unknown")
+        if pickled != __version__:
+            warnings.warn(
+                f"This {type(self).__name__} was pickled by skebm {pickled} and is "
+                f"loaded by skebm {__version__}; its parameters load as they were, "
+                "but refit if its results look wrong.",
+                SkebmVersionWarning,
+                stacklevel=2,
+            )
+        # skebm's fitted state is plain numpy arrays: a model pickled under
+        # another supported scikit-learn version loads unchanged, so
+        # scikit-learn's own version check (which warns for its own
+        # estimators only) is not needed here.
+        state.pop("_sklearn_version", None)
+        self.__dict__.update(state)
 
     def _validate_eval_X(self, X, *, reset=False):
         check_is_fitted(self)

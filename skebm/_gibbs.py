@@ -204,7 +204,8 @@ def rbm_cd_gradient(v_pos, W, b, c, rng, *, h_chain=None, n_steps=1, ws=None):
     # Rows [0, B) hold the positive phase, rows [B, B + m) the negative one, so
     # both gradient terms come out of one matrix product.
     Hs = ws.get("Hs", (B + m, H), dtype)
-    Vs = ws.get("Vs", (B + m, D), dtype)
+    # A sparse minibatch is never densified: only the negative rows are dense.
+    Vs = ws.get("Vs", (m if sparse else B + m, D), dtype)
     h_pos = Hs[:B]
     hidden_activation(v_pos, W, c, out=h_pos)
     sigmoid_(h_pos)
@@ -213,7 +214,7 @@ def rbm_cd_gradient(v_pos, W, b, c, rng, *, h_chain=None, n_steps=1, ws=None):
         sample_bernoulli_(h, h_pos, rng, fast=True)
     else:
         h[...] = h_chain
-    v_neg = Vs[B:]
+    v_neg = Vs[-m:]
     h_neg = Hs[B:]
     for step in range(n_steps):
         visible_activation(h, W, b, out=v_neg)

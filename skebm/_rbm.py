@@ -358,11 +358,6 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         # Buffers are not model state: keep pickles small.
         self.__dict__.pop("_ws", None)
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_ws", None)
-        return state
-
     def _print_progress(self, X, epoch, elapsed):
         rows = X[: min(X.shape[0], _VERBOSE_ROWS)]
         rng = np.random.default_rng(epoch)

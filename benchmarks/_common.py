@@ -1,0 +1,36 @@
+"""Helpers shared by the benchmark scripts: timing with alternation and medians."""
+
+import time
+
+import numpy as np
+
+
+def alternate(funcs, repeats):
+    """Run each callable once per round, ``repeats`` rounds; median seconds each.
+
+    Alternating A, B, C, A, B, C ... spreads the machine's noise evenly over
+    the contenders instead of letting a burst of load hit one of them.
+    """
+    times = {name: [] for name in funcs}
+    for _ in range(repeats):
+        for name, f in funcs.items():
+            t = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t)
+    return {name: float(np.median(ts)) for name, ts in times.items()}
+
+
+def synthetic_binary(n, d, density, seed=0, dtype=np.float64):
+    """Binary matrix of i.i.d. Bernoulli(density) pixels."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, d)) < density).astype(dtype)
+
+
+def table(rows, header):
+    """Print rows (lists) as an aligned Markdown table."""
+    widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+    line = "| " + " | ".join(str(h).ljust(w) for h, w in zip(header, widths)) + " |"
+    print(line)
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
