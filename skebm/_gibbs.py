@@ -66,7 +66,7 @@ def uniform_like(p, rng):
     return rng.uniform(size=p.shape)
 
 
-def sample_bernoulli_(out, p, rng, *, fast=False):
+def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None):
     """Write Bernoulli(p) draws (0.0 or 1.0) into ``out``; return ``out``.
 
     Parameters
@@ -77,6 +77,8 @@ def sample_bernoulli_(out, p, rng, *, fast=False):
         Probabilities.
     rng : numpy.random.Generator or numpy.random.RandomState
         Source of randomness.
+    scratch : ndarray, optional
+        Work buffer with at least ``p.size`` elements of ``p``'s dtype.
     fast : bool, default=False
         With a ``Generator``, compare against 16-bit uniform integers taken
         from the raw bit stream (four per 64-bit word) instead of float64
@@ -88,8 +90,13 @@ def sample_bernoulli_(out, p, rng, *, fast=False):
         n = p.size
         words = rng.bit_generator.random_raw((n + 3) // 4)
         u = words.view(np.uint16)[:n].reshape(p.shape)
+        if scratch is None:
+            t = p * p.dtype.type(65536.0)
+        else:
+            t = scratch.ravel()[:n].reshape(p.shape)
+            np.multiply(p, p.dtype.type(65536.0), out=t)
         # u < p * 2**16  <=>  u / 2**16 < p ; exact for float32 and float64.
-        np.less(u, p * p.dtype.type(65536.0), out=out)
+        np.less(u, t, out=out)
     else:
         np.less(uniform_like(p, rng), p, out=out)
     return out
@@ -155,7 +162,7 @@ def rbm_gibbs_step(v, W, b, c, rng, *, beta=1.0, b_base=None):
 
 
 class GradientWorkspace:
-    """Preallocated buffers for :func:`rbm_cd_gradient`, reused across minibatches."""
+    """Preallocated buffers for :func:`cd_statistics_`, reused across minibatches."""
 
     def __init__(self):
         self._bufs = {}
@@ -167,83 +174,130 @@ class GradientWorkspace:
         return buf
 
 
-def rbm_cd_gradient(v_pos, W, b, c, rng, *, h_chain=None, n_steps=1, ws=None):
-    """CD-k or PCD-k estimate of the log-likelihood gradient of a Bernoulli RBM.
+def augmented_parameters(W, b, c):
+    """Pack an RBM into one (H + 1, D + 1) matrix ``[[W, c], [b, 0]]``.
 
-    Positive statistics use p(h | v_pos); the negative chain runs ``n_steps``
-    block-Gibbs steps and its statistics use the final binary visibles and
-    hidden *probabilities* (MATH.md). For CD the chain starts at the data (its
-    first hidden state sampled from p(h | v_pos)); for PCD it starts at the
-    persistent hidden states ``h_chain``.
+    With a ones column appended to v and to h, ``[v, 1] @ theta[:H].T`` is
+    c + W v and ``[h, 1] @ theta[:, :D]`` is b + W^T h, and the products
+    ``[h, 1]^T [v, 1]`` carry the bias statistics in their last row and
+    column: biases cost no separate passes in the training loop.
+    """
+    H, D = W.shape
+    theta = np.zeros((H + 1, D + 1), dtype=W.dtype)
+    theta[:H, :D] = W
+    theta[:H, D] = c
+    theta[H, :D] = b
+    return theta
+
+
+def cd_statistics_(ws, theta, v_pos, rng, *, h_chain=None, n_steps=1, scale=1.0):
+    """CD-k / PCD-k statistics of a Bernoulli RBM in augmented form.
+
+    With B data rows and m chains, fills ``G = sum_pos [s p(h|v), 1]^T [v, 1] -
+    (B / m) sum_neg [s p(h|v'), 1]^T [v', 1]`` with ``s = scale``, shape
+    (H + 1, D + 1): ``G[:H, :D]`` and ``G[:H, D]`` are ``scale`` times the
+    summed weight and hidden-bias statistics, and ``G[H, :D]`` is the summed
+    visible-bias statistic left unscaled, because sums of 0/1 (or k/16) values
+    are exact in float32 and stay so (scikit-learn's float32 test relies on
+    it). ``G / B`` (with ``scale=1``) is the gradient estimate. Positive
+    statistics use p(h | v_pos); the negative chain runs ``n_steps`` block-Gibbs
+    steps and uses its final binary visibles and hidden *probabilities*
+    (MATH.md). CD starts the chain at the data (first hidden state drawn from
+    p(h | v_pos)); PCD at the persistent binary hidden states ``h_chain``.
 
     Parameters
     ----------
+    ws : GradientWorkspace
+    theta : ndarray of shape (H + 1, D + 1)
+        Parameters from :func:`augmented_parameters`.
     v_pos : {ndarray, sparse matrix} of shape (B, D)
-    W : ndarray of shape (H, D); b : (D,); c : (H,)
     rng : Generator or RandomState
     h_chain : ndarray of shape (m, H) or None
-        Persistent hidden states (PCD) or None (CD).
     n_steps : int
-        The k of CD-k / PCD-k.
-    ws : GradientWorkspace or None
+    scale : float
+        Factor of the weight and hidden-bias statistics (e.g. lr / B).
 
     Returns
     -------
-    gW, gb, gc : ``B`` times the gradient estimates, i.e. sums over the
-        minibatch (views into ``ws`` buffers); the caller scales by lr / B.
-    h_next : ndarray of shape (m, H), binary hidden states that continue
-        the chain (PCD), or None for CD.
+    G : ndarray of shape (H + 1, D + 1), a workspace buffer.
+    h_next : ndarray of shape (m, H) of binary states continuing the chain
+        (PCD), or None (CD).
     """
-    ws = ws if ws is not None else GradientWorkspace()
-    dtype = W.dtype
+    dtype = theta.dtype
     B = v_pos.shape[0]
-    H, D = W.shape
+    H, D = theta.shape[0] - 1, theta.shape[1] - 1
     m = B if h_chain is None else h_chain.shape[0]
     sparse = hasattr(v_pos, "tocsr")
-    fused = not sparse
-    # Rows [0, B) hold the positive phase, rows [B, B + m) the negative one, so
-    # both gradient terms come out of one matrix product.
-    Hs = ws.get("Hs", (B + m, H), dtype)
-    # A sparse minibatch is never densified: only the negative rows are dense.
-    Vs = ws.get("Vs", (m if sparse else B + m, D), dtype)
-    h_pos = Hs[:B]
-    hidden_activation(v_pos, W, c, out=h_pos)
-    sigmoid_(h_pos)
-    h = ws.get("h", (m, H), dtype)
-    if h_chain is None:
-        sample_bernoulli_(h, h_pos, rng, fast=True)
+    W_t = theta[:H].T  # (D + 1, H): [v, 1] @ W_t = c + W v
+    Wv = theta[:, :D]  # (H + 1, D): [h, 1] @ Wv = b + W^T h
+    # Rows [0, B) hold the positive phase and rows [B, B + m) the negative one,
+    # so every statistic comes out of one matrix product. A sparse minibatch is
+    # never densified: then only the negative rows exist.
+    n_pos = 0 if sparse else B
+    Hs = ws.get("Hs", (n_pos + m, H + 1), dtype)
+    Vs = ws.get("Vs", (n_pos + m, D + 1), dtype)
+    Vs[:, D] = 1.0
+    scratch = ws.get("scratch", (m, max(H, D)), dtype)
+    h = ws.get("h", (m, H + 1), dtype)
+    h[:, H] = 1.0
+    v_neg, h_neg = Vs[n_pos:], Hs[n_pos:, :H]
+
+    if sparse:
+        h_pos = ws.get("h_pos", (B, H), dtype)
+        h_pos[...] = safe_sparse_dot(v_pos, theta[:H, :D].T, dense_output=True)
+        h_pos += theta[:H, D]
     else:
-        h[...] = h_chain
-    v_neg = Vs[-m:]
-    h_neg = Hs[B:]
+        h_pos = Hs[:B, :H]
+        Vs[:B, :D] = v_pos
+        np.matmul(Vs[:B], W_t, out=h_pos)
+    sigmoid_(h_pos)
+    if h_chain is None:
+        sample_bernoulli_(h[:, :H], h_pos, rng, fast=True, scratch=scratch)
+    else:
+        h[:, :H] = h_chain
     for step in range(n_steps):
-        visible_activation(h, W, b, out=v_neg)
-        sigmoid_(v_neg)
-        sample_bernoulli_(v_neg, v_neg, rng, fast=True)
-        hidden_activation(v_neg, W, c, out=h_neg)
+        np.matmul(h, Wv, out=v_neg[:, :D])
+        sigmoid_(v_neg[:, :D])
+        sample_bernoulli_(v_neg[:, :D], v_neg[:, :D], rng, fast=True, scratch=scratch)
+        np.matmul(v_neg, W_t, out=h_neg)
         sigmoid_(h_neg)
         if step < n_steps - 1:
-            sample_bernoulli_(h, h_neg, rng, fast=True)
+            sample_bernoulli_(h[:, :H], h_neg, rng, fast=True, scratch=scratch)
     h_next = None
     if h_chain is not None:
-        h_next = sample_bernoulli_(np.empty((m, H), dtype), h_neg, rng, fast=True)
+        h_next = sample_bernoulli_(
+            np.empty((m, H), dtype), h_neg, rng, fast=True, scratch=scratch
+        )
 
-    # Sums rather than means: with m == B the bias statistics stay exact in
-    # float32 (digit-like data are multiples of 1/16), as scikit-learn's are.
-    neg_scale = dtype.type(B / m)
-    gc = ws.get("gc", (H,), dtype)
-    np.sum(h_pos, axis=0, out=gc)
-    gc -= h_neg.sum(axis=0) * neg_scale
-    gb = ws.get("gb", (D,), dtype)
-    gb[...] = np.asarray(v_pos.sum(axis=0)).ravel()
-    gb -= v_neg.sum(axis=0) * neg_scale
-
-    gW = ws.get("gW", (H, D), dtype)
-    h_neg *= -neg_scale
-    if fused:
-        Vs[:B] = v_pos
-        np.matmul(Hs.T, Vs, out=gW)
+    G = ws.get("G", (H + 1, D + 1), dtype)
+    ratio = B / m
+    Hs[n_pos:, :H] *= dtype.type(-scale * ratio)
+    Hs[n_pos:, H] = -ratio
+    if sparse:
+        np.matmul(Hs.T, Vs, out=G)
+        h_pos *= dtype.type(scale)
+        G[:H, :D] += np.asarray(safe_sparse_dot(v_pos.T, h_pos, dense_output=True)).T
+        G[:H, D] += h_pos.sum(axis=0)
+        G[H, :D] += np.asarray(v_pos.sum(axis=0), dtype=dtype).ravel()
+        G[H, D] += B
     else:
-        np.matmul(h_neg.T, v_neg, out=gW)
-        gW += np.asarray(safe_sparse_dot(v_pos.T, h_pos, dense_output=True)).T
-    return gW, gb, gc, h_next
+        Hs[:B, :H] *= dtype.type(scale)
+        Hs[:B, H] = 1.0
+        np.matmul(Hs.T, Vs, out=G)
+    return G, h_next
+
+
+def rbm_cd_gradient(v_pos, W, b, c, rng, *, h_chain=None, n_steps=1):
+    """CD-k / PCD-k gradient estimate of a Bernoulli RBM in plain form.
+
+    Returns ``B`` times the gradient estimates ``(gW, gb, gc)`` (sums over the
+    minibatch of size B; the negative statistics are scaled by B / m for m
+    chains) and the next persistent hidden states (or None for CD). See
+    :func:`cd_statistics_`.
+    """
+    theta = augmented_parameters(W, b, c)
+    G, h_next = cd_statistics_(
+        GradientWorkspace(), theta, v_pos, rng, h_chain=h_chain, n_steps=n_steps
+    )
+    H, D = W.shape
+    return G[:H, :D], G[H, :D], G[:H, D], h_next

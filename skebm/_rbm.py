@@ -18,9 +18,10 @@ from ._base import (
 )
 from ._gibbs import (
     GradientWorkspace,
+    augmented_parameters,
+    cd_statistics_,
     mean_hiddens,
     mean_visibles,
-    rbm_cd_gradient,
     sample_bernoulli_,
 )
 from ._partition import (
@@ -249,40 +250,54 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._data_sum = np.zeros(D)
         self._data_count = 0
 
+    def _theta(self):
+        """The augmented parameter matrix the fitted attributes are views of.
+
+        Built on first use, and again whenever the attributes no longer view
+        it (after unpickling, or when a user assigned new arrays).
+        """
+        theta = getattr(self, "_theta_", None)
+        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        if theta is None or not all(x.base is theta for x in (W, b, c)):
+            theta = self._theta_ = augmented_parameters(W, b, c)
+            H, D = W.shape
+            self.components_ = theta[:H, :D]
+            self.intercept_visible_ = theta[H, :D]
+            self.intercept_hidden_ = theta[:H, D]
+        return theta
+
     def _update(self, v_pos, rng, lr):
         """One gradient step on minibatch ``v_pos``."""
         if not hasattr(self, "_ws"):
             self._ws = GradientWorkspace()
-        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        theta = self._theta()
         persistent = self.method == "pcd"
-        gW, gb, gc, h_next = rbm_cd_gradient(
+        B = v_pos.shape[0]
+        # Statistics are sums over the minibatch; folding lr / B into them
+        # leaves a single pass over the weights.
+        G, h_next = cd_statistics_(
+            self._ws,
+            theta,
             v_pos,
-            W,
-            b,
-            c,
-            self.random_state_,
+            rng,
             h_chain=self.h_samples_ if persistent else None,
             n_steps=self.n_gibbs_steps,
-            ws=self._ws,
+            scale=lr / B,
         )
+        G[-1] *= lr / B  # the visible-bias row comes unscaled (exact sums)
         if persistent:
             self.h_samples_ = h_next
-        B = v_pos.shape[0]
         if self.weight_decay:
-            gW -= W.dtype.type(self.weight_decay * B) * W
-        lr = lr / B  # the gradients are sums over the minibatch
+            H, D = self.components_.shape
+            G[:H, :D] -= theta.dtype.type(lr * self.weight_decay) * self.components_
         if self.momentum:
             if self._velocity is None:
-                self._velocity = [np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)]
-            for vel, g, p in zip(self._velocity, (gW, gb, gc), (W, b, c)):
-                vel *= self.momentum
-                vel += lr * g
-                p += vel
+                self._velocity = np.zeros_like(theta)
+            self._velocity *= self.momentum
+            self._velocity += G
+            theta += self._velocity
         else:
-            gW *= lr
-            W += gW
-            b += lr * gb
-            c += lr * gc
+            theta += G
 
     def _track_data(self, X):
         self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
@@ -357,6 +372,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _drop_workspace(self):
         # Buffers are not model state: keep pickles small.
         self.__dict__.pop("_ws", None)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # The attributes are views of _theta_; pickle them alone (as arrays).
+        state.pop("_theta_", None)
+        return state
 
     def _print_progress(self, X, epoch, elapsed):
         rows = X[: min(X.shape[0], _VERBOSE_ROWS)]
