@@ -32,6 +32,7 @@ from ._partition import (
     rbm_log_partition_exact,
 )
 from ._sampling import make_generator
+from ._threads import blas_threads_for
 
 # Rows the verbose per-epoch pseudo-likelihood is estimated on.
 _VERBOSE_ROWS = 1000
@@ -335,12 +336,13 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples)
         )
         timer = Timer()
-        for epoch in range(1, self.n_iter + 1):
-            lr = self._epoch_rate(epoch)
-            for s in slices:
-                self._update(X[s], self.random_state_, lr)
-            if self.verbose:
-                self._print_progress(X, epoch, timer.lap())
+        with blas_threads_for(self.batch_size * X.shape[1] * self.n_components):
+            for epoch in range(1, self.n_iter + 1):
+                lr = self._epoch_rate(epoch)
+                for s in slices:
+                    self._update(X[s], self.random_state_, lr)
+                if self.verbose:
+                    self._print_progress(X, epoch, timer.lap())
         self._drop_workspace()
         return self
 
@@ -366,7 +368,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if first:
             self._initialize(X, self.random_state_)
         self._track_data(X)
-        self._update(X, self.random_state_, self.learning_rate)
+        with blas_threads_for(X.shape[0] * X.shape[1] * self.n_components):
+            self._update(X, self.random_state_, self.learning_rate)
         return self
 
     def _drop_workspace(self):
@@ -469,7 +472,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             return pseudo_likelihood_stochastic(
                 X, *args, make_generator(self.random_state)
             )
-        return pseudo_likelihood(X, *args)
+        # element-wise work dominates; its small products need no BLAS threads
+        with blas_threads_for(None):
+            return pseudo_likelihood(X, *args)
 
     # ---------------------------------------- hooks for generation and log Z
     def _chain_model(self):

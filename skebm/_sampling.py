@@ -18,6 +18,10 @@ import numbers
 import numpy as np
 from joblib import Parallel, delayed
 
+from ._threads import blas_threads_for
+
+# Within a block BLAS runs single-threaded (see _threads.py); blocks of chains
+# run in parallel over joblib workers.
 # Chains are split into blocks whose size depends on the number of chains only,
 # never on n_jobs: each block gets its own SeedSequence child, so the output is
 # bit-identical whatever the number of workers.
@@ -72,6 +76,11 @@ def chain_blocks(n):
 
 
 def _run_block(model, n, n_steps, v0, thin, probabilities, seed):
+    with blas_threads_for(None):
+        return _run_block_inner(model, n, n_steps, v0, thin, probabilities, seed)
+
+
+def _run_block_inner(model, n, n_steps, v0, thin, probabilities, seed):
     rng = np.random.default_rng(seed)
     if v0 is None:
         v0 = model.random_visible(n, rng)
@@ -130,6 +139,11 @@ def run_chains(
 
 
 def _ais_block(path, betas, n, v0, seed):
+    with blas_threads_for(None):
+        return _ais_block_inner(path, betas, n, v0, seed)
+
+
+def _ais_block_inner(path, betas, n, v0, seed):
     rng = np.random.default_rng(seed)
     state = path.sample_base(n, rng) if v0 is None else path.from_visible(v0)
     log_w = np.zeros(n)
