@@ -1,7 +1,14 @@
 """skebm: energy-based models (Boltzmann machines) for scikit-learn."""
 
 from ._base import SkebmVersionWarning
+from ._boltzmann import BoltzmannMachine
+from ._hopfield import HopfieldNetwork
 from ._rbm import BernoulliRBM
 
-__all__ = ["BernoulliRBM", "SkebmVersionWarning"]
+__all__ = [
+    "BernoulliRBM",
+    "BoltzmannMachine",
+    "HopfieldNetwork",
+    "SkebmVersionWarning",
+]
 __version__ = "0.1.0"
