@@ -190,7 +190,9 @@ def augmented_parameters(W, b, c):
     return theta
 
 
-def cd_statistics_(ws, theta, v_pos, rng, *, h_chain=None, n_steps=1, scale=1.0):
+def cd_statistics_(
+    ws, theta, v_pos, rng, *, h_chain=None, v_chain=None, n_steps=1, scale=1.0
+):
     """CD-k / PCD-k statistics of a Bernoulli RBM in augmented form.
 
     With B data rows and m chains, fills ``G = sum_pos [s p(h|v), 1]^T [v, 1] -
@@ -213,6 +215,9 @@ def cd_statistics_(ws, theta, v_pos, rng, *, h_chain=None, n_steps=1, scale=1.0)
     v_pos : {ndarray, sparse matrix} of shape (B, D)
     rng : Generator or RandomState
     h_chain : ndarray of shape (m, H) or None
+    v_chain : ndarray of shape (m, D) or None
+        Negative visible states drawn elsewhere (parallel tempering): no chain
+        is run here, the statistics use ``v_chain`` and p(h | v_chain).
     n_steps : int
     scale : float
         Factor of the weight and hidden-bias statistics (e.g. lr / B).
@@ -221,12 +226,16 @@ def cd_statistics_(ws, theta, v_pos, rng, *, h_chain=None, n_steps=1, scale=1.0)
     -------
     G : ndarray of shape (H + 1, D + 1), a workspace buffer.
     h_next : ndarray of shape (m, H) of binary states continuing the chain
-        (PCD), or None (CD).
+        (PCD), or None (CD, or given ``v_chain``).
+    h_pos_mean : ndarray of shape (H,), the mean of p(h | v_pos).
     """
     dtype = theta.dtype
     B = v_pos.shape[0]
     H, D = theta.shape[0] - 1, theta.shape[1] - 1
-    m = B if h_chain is None else h_chain.shape[0]
+    if v_chain is not None:
+        m = v_chain.shape[0]
+    else:
+        m = B if h_chain is None else h_chain.shape[0]
     sparse = hasattr(v_pos, "tocsr")
     W_t = theta[:H].T  # (D + 1, H): [v, 1] @ W_t = c + W v
     Wv = theta[:, :D]  # (H + 1, D): [h, 1] @ Wv = b + W^T h
@@ -251,7 +260,13 @@ def cd_statistics_(ws, theta, v_pos, rng, *, h_chain=None, n_steps=1, scale=1.0)
         Vs[:B, :D] = v_pos
         np.matmul(Vs[:B], W_t, out=h_pos)
     sigmoid_(h_pos)
-    if h_chain is None:
+    h_pos_mean = h_pos.mean(axis=0)
+    if v_chain is not None:
+        v_neg[:, :D] = v_chain
+        np.matmul(v_neg, W_t, out=h_neg)
+        sigmoid_(h_neg)
+        n_steps = 0
+    elif h_chain is None:
         sample_bernoulli_(h[:, :H], h_pos, rng, fast=True, scratch=scratch)
     else:
         h[:, :H] = h_chain
@@ -264,7 +279,7 @@ def cd_statistics_(ws, theta, v_pos, rng, *, h_chain=None, n_steps=1, scale=1.0)
         if step < n_steps - 1:
             sample_bernoulli_(h[:, :H], h_neg, rng, fast=True, scratch=scratch)
     h_next = None
-    if h_chain is not None:
+    if h_chain is not None and v_chain is None:
         h_next = sample_bernoulli_(
             np.empty((m, H), dtype), h_neg, rng, fast=True, scratch=scratch
         )
@@ -284,7 +299,7 @@ def cd_statistics_(ws, theta, v_pos, rng, *, h_chain=None, n_steps=1, scale=1.0)
         Hs[:B, :H] *= dtype.type(scale)
         Hs[:B, H] = 1.0
         np.matmul(Hs.T, Vs, out=G)
-    return G, h_next
+    return G, h_next, h_pos_mean
 
 
 def rbm_cd_gradient(v_pos, W, b, c, rng, *, h_chain=None, n_steps=1):
@@ -296,8 +311,76 @@ def rbm_cd_gradient(v_pos, W, b, c, rng, *, h_chain=None, n_steps=1):
     :func:`cd_statistics_`.
     """
     theta = augmented_parameters(W, b, c)
-    G, h_next = cd_statistics_(
+    G, h_next, _ = cd_statistics_(
         GradientWorkspace(), theta, v_pos, rng, h_chain=h_chain, n_steps=n_steps
     )
     H, D = W.shape
     return G[:H, :D], G[H, :D], G[:H, D], h_next
+
+
+def center_statistics_(G, mu, lam, scale):
+    """Turn the statistics of :func:`cd_statistics_` into a centered step.
+
+    Centered RBM (Montavon & Mueller 2012; Melchior, Fischer & Wiskott 2016):
+    with visible offsets ``mu`` and hidden offsets ``lam`` the weight step is
+    ``sum +-(h - lam)(v - mu)^T`` = G_W - lam S_b^T - S_c mu^T (the offset
+    products cancel between the phases), and the centered biases move by the
+    plain bias statistics. Expressed in the standard parameters the model is
+    stored in (b = b~ - W^T lam, c = c~ - W mu), the bias steps become
+    ``db = s S_b - dW^T lam`` and ``dc = S_c - dW mu``. On input ``G`` is as
+    returned by :func:`cd_statistics_` with ``scale`` = s (its visible-bias
+    row unscaled); on output it is the whole scaled step.
+    """
+    H, D = G.shape[0] - 1, G.shape[1] - 1
+    db = G[H, :D] * scale
+    dc = G[:H, D].copy()
+    dW = G[:H, :D]
+    dW -= np.outer(lam, db).astype(G.dtype, copy=False)
+    dW -= np.outer(dc, mu).astype(G.dtype, copy=False)
+    G[H, :D] = db - dW.T @ lam
+    G[:H, D] = dc - dW @ mu
+    G[H, D] = 0.0
+    return G
+
+
+def parallel_tempering_step_(v, theta, betas, rng, parity):
+    """One parallel-tempering update of replicas of a Bernoulli RBM.
+
+    ``v`` holds ``K = len(betas)`` groups of ``m`` chains, shape (K * m, D);
+    group k samples p_k(v, h) ~ exp(-betas[k] E(v, h)) (Desjardins et al.
+    2010). Every chain makes one block-Gibbs step at its temperature, then
+    neighbouring groups (k, k + 1) with k of the given ``parity`` propose to
+    swap states, accepted with probability
+    min(1, exp((beta_k - beta_k+1)(E_k - E_k+1))). Updates ``v`` in place.
+
+    Returns
+    -------
+    acceptance : float, the fraction of proposed swaps accepted.
+    """
+    K = len(betas)
+    m, D = v.shape[0] // K, v.shape[1]
+    H = theta.shape[0] - 1
+    dtype = theta.dtype
+    beta_col = np.repeat(np.asarray(betas, dtype=dtype), m)[:, None]
+    a = v @ theta[:H, :D].T
+    a += theta[:H, D]
+    a *= beta_col
+    h = sample_bernoulli_(a, sigmoid_(a), rng)
+    pre = h @ theta[:H, :D]
+    pre += theta[H, :D]
+    p = sigmoid_(pre * beta_col)
+    sample_bernoulli_(v, p, rng)
+    # E(v, h) = -v.(W^T h + b) - h.c for the pair just drawn
+    energy = -(np.einsum("ij,ij->i", v, pre) + h @ theta[:H, D]).reshape(K, m)
+    ks = np.arange(parity % 2, K - 1, 2)
+    if ks.size == 0:
+        return 0.0
+    log_ratio = (np.asarray(betas)[ks] - np.asarray(betas)[ks + 1])[:, None] * (
+        energy[ks] - energy[ks + 1]
+    )
+    accept = np.log(rng.random(log_ratio.shape)) < log_ratio
+    v3 = v.reshape(K, m, D)
+    lo, hi = v3[ks], v3[ks + 1]
+    sel = accept[:, :, None]
+    v3[ks], v3[ks + 1] = np.where(sel, hi, lo), np.where(sel, lo, hi)
+    return float(accept.mean())

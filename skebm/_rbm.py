@@ -20,8 +20,10 @@ from ._gibbs import (
     GradientWorkspace,
     augmented_parameters,
     cd_statistics_,
+    center_statistics_,
     mean_hiddens,
     mean_visibles,
+    parallel_tempering_step_,
     sample_bernoulli_,
 )
 from ._partition import (
@@ -36,6 +38,42 @@ from ._threads import blas_threads_for
 
 # Rows the verbose per-epoch pseudo-likelihood is estimated on.
 _VERBOSE_ROWS = 1000
+# Held-out rows early stopping scores exactly after each epoch.
+_VALIDATION_ROWS = 1000
+
+
+class _EarlyStopping:
+    """Held-out pseudo-likelihood after each epoch; keeps the best parameters."""
+
+    def __init__(self, rbm, X_val):
+        self.rbm, self.X_val = rbm, X_val
+        self.best, self.best_theta, self.bad_epochs = -np.inf, None, 0
+        rbm.validation_scores_ = []
+
+    def should_stop(self):
+        rbm = self.rbm
+        score = float(
+            np.mean(
+                pseudo_likelihood(
+                    self.X_val,
+                    rbm.components_,
+                    rbm.intercept_visible_,
+                    rbm.intercept_hidden_,
+                )
+            )
+        )
+        rbm.validation_scores_.append(score)
+        if score > self.best + rbm.tol:
+            self.best, self.bad_epochs = score, 0
+            self.best_theta = rbm._theta().copy()
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= rbm.n_iter_no_change
+
+    def restore_best(self):
+        if self.best_theta is not None:
+            self.rbm._theta()[...] = self.best_theta
+        self.rbm.best_validation_score_ = self.best
 
 
 class RBMChain:
@@ -96,10 +134,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         ``numpy.random.Generator`` through a ``SeedSequence``; a legacy
         ``RandomState`` is used as is and reproduces scikit-learn's random
         stream exactly.
-    method : {"pcd", "cd"}, default="pcd"
+    method : {"pcd", "cd", "pt"}, default="pcd"
         Persistent contrastive divergence (negative chains persist across
-        updates, Tieleman 2008) or contrastive divergence (chains restart at
-        the minibatch, Hinton 2002).
+        updates, Tieleman 2008), contrastive divergence (chains restart at
+        the minibatch, Hinton 2002) or parallel tempering (persistent chains
+        at several temperatures that swap states, Desjardins et al. 2010).
     n_gibbs_steps : int, default=1
         The k of CD-k / PCD-k: Gibbs steps per update.
     n_chains : int, default=None
@@ -116,6 +155,31 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     visible_bias_init : {"zeros", "data"}, default="zeros"
         "data" sets the initial visible biases to the log-odds of the
         (smoothed) mean of the training data (Hinton's practical guide).
+    n_temperatures : int, default=10
+        ``method="pt"`` only: number of replicas, at inverse temperatures
+        evenly spaced from 1 down to 0, each with ``n_chains`` chains.
+    centering : bool, default=False
+        Centered gradient (Montavon & Mueller 2012; Melchior et al. 2016):
+        visible and hidden offsets (moving averages of the data and of
+        p(h | data), started at the data mean and 0.5) are subtracted inside
+        the statistics. The model is still stored in standard form.
+    centering_rate : float in (0, 1], default=0.01
+        Rate of the offsets' moving averages.
+    sparsity_target : float in (0, 1), default=0.1
+        Target mean activation of the hidden units when ``sparsity_cost`` > 0.
+    sparsity_cost : float, default=0.0
+        Strength of the sparsity penalty (Lee, Ekanadham & Ng 2008): hidden
+        biases move by ``learning_rate * sparsity_cost * (target - q)`` with q
+        a moving average (0.9) of the mean of p(h | data).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, score it after every
+        epoch by the exact pseudo-likelihood (on at most 1000 held-out rows),
+        stop after ``n_iter_no_change`` epochs without an improvement of at
+        least ``tol``, and keep the best parameters. Scores are in
+        ``validation_scores_``.
+    validation_fraction : float in (0, 1), default=0.1
+    n_iter_no_change : int, default=5
+    tol : float, default=1e-4
     pseudo_likelihood : {"exact", "stochastic"}, default="exact"
         How :meth:`score_samples` computes the pseudo-log-likelihood: exactly
         (the sum over every unit; deterministic; O(n D H)) or with
@@ -135,6 +199,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when they are all strings.
+    n_iter_ : int
+        Epochs run by the last ``fit`` (fewer than ``n_iter`` after early
+        stopping).
+    validation_scores_ : list of float
+        With ``early_stopping``: held-out pseudo-likelihood after each epoch.
     log_partition_info_ : dict
         Set by :meth:`log_partition`: the last log Z, its interval, effective
         sample size and the settings behind it.
@@ -174,13 +243,22 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state", np.random.Generator],
-        "method": [StrOptions({"pcd", "cd"})],
+        "method": [StrOptions({"pcd", "cd", "pt"})],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate_schedule": [StrOptions({"constant", "linear", "invscaling"})],
         "visible_bias_init": [StrOptions({"zeros", "data"})],
+        "n_temperatures": [Interval(Integral, 2, None, closed="left")],
+        "centering": ["boolean"],
+        "centering_rate": [Interval(Real, 0, 1, closed="right")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "sparsity_cost": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "pseudo_likelihood": [StrOptions({"exact", "stochastic"})],
     }
 
@@ -200,6 +278,15 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         weight_decay=0.0,
         learning_rate_schedule="constant",
         visible_bias_init="zeros",
+        n_temperatures=10,
+        centering=False,
+        centering_rate=0.01,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        tol=1e-4,
         pseudo_likelihood="exact",
     ):
         self.n_components = n_components
@@ -215,6 +302,15 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.weight_decay = weight_decay
         self.learning_rate_schedule = learning_rate_schedule
         self.visible_bias_init = visible_bias_init
+        self.n_temperatures = n_temperatures
+        self.centering = centering
+        self.centering_rate = centering_rate
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.pseudo_likelihood = pseudo_likelihood
 
     # ------------------------------------------------------------------ fit
@@ -250,6 +346,17 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._velocity = None
         self._data_sum = np.zeros(D)
         self._data_count = 0
+        self._offsets = None
+        if self.centering:
+            mu = np.asarray(X.mean(axis=0), dtype=dtype).ravel()
+            self._offsets = (mu, np.full(self.n_components, 0.5, dtype=dtype))
+        self._sparsity_q = None
+        self._pt_v = None
+        if self.method == "pt":
+            shape = (self.n_temperatures * n_chains, D)
+            self._pt_v = (rng.random(shape) < 0.5).astype(dtype)
+            self._pt_parity = 0
+            self.pt_swap_rate_ = np.nan
 
     def _theta(self):
         """The augmented parameter matrix the fitted attributes are views of.
@@ -274,20 +381,51 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         theta = self._theta()
         persistent = self.method == "pcd"
         B = v_pos.shape[0]
+        v_chain = None
+        if self.method == "pt":
+            m = self.h_samples_.shape[0]
+            K = self.n_temperatures
+            betas = np.linspace(1.0, 0.0, K)
+            for _ in range(self.n_gibbs_steps):
+                rate = parallel_tempering_step_(
+                    self._pt_v, theta, betas, rng, self._pt_parity
+                )
+                self._pt_parity ^= 1
+                # swap acceptance, smoothed over updates
+                prev = self.pt_swap_rate_
+                self.pt_swap_rate_ = rate if np.isnan(prev) else 0.95 * prev + 0.05 * rate
+            v_chain = self._pt_v[:m]
         # Statistics are sums over the minibatch; folding lr / B into them
         # leaves a single pass over the weights.
-        G, h_next = cd_statistics_(
+        scale = lr / B
+        G, h_next, h_pos_mean = cd_statistics_(
             self._ws,
             theta,
             v_pos,
             rng,
             h_chain=self.h_samples_ if persistent else None,
+            v_chain=v_chain,
             n_steps=self.n_gibbs_steps,
-            scale=lr / B,
+            scale=scale,
         )
-        G[-1] *= lr / B  # the visible-bias row comes unscaled (exact sums)
         if persistent:
             self.h_samples_ = h_next
+        if self._offsets is not None:
+            center_statistics_(G, *self._offsets, scale)
+            mu, lam = self._offsets
+            nu = self.centering_rate
+            mu *= 1 - nu
+            mu += nu * np.asarray(v_pos.mean(axis=0), dtype=mu.dtype).ravel()
+            lam *= 1 - nu
+            lam += nu * h_pos_mean
+        else:
+            G[-1] *= scale  # the visible-bias row comes unscaled (exact sums)
+        if self.sparsity_cost:
+            q = self._sparsity_q
+            self._sparsity_q = h_pos_mean if q is None else 0.9 * q + 0.1 * h_pos_mean
+            G[:-1, -1] += lr * self.sparsity_cost * (
+                self.sparsity_target - self._sparsity_q
+            )
         if self.weight_decay:
             H, D = self.components_.shape
             G[:H, :D] -= theta.dtype.type(lr * self.weight_decay) * self.components_
@@ -328,6 +466,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """
         X = self._validate_train_X(X, reset=True)
         self.random_state_ = make_generator(self.random_state)
+        X_val = None
+        if self.early_stopping:
+            X, X_val = self._split_validation(X, self.random_state_)
         self._initialize(X, self.random_state_)
         self._track_data(X)
         n_samples = X.shape[0]
@@ -336,15 +477,34 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples)
         )
         timer = Timer()
+        stopper = _EarlyStopping(self, X_val) if X_val is not None else None
+        self.n_iter_ = 0
         with blas_threads_for(self.batch_size * X.shape[1] * self.n_components):
             for epoch in range(1, self.n_iter + 1):
                 lr = self._epoch_rate(epoch)
                 for s in slices:
                     self._update(X[s], self.random_state_, lr)
+                self.n_iter_ = epoch
                 if self.verbose:
                     self._print_progress(X, epoch, timer.lap())
+                if stopper is not None and stopper.should_stop():
+                    break
+        if stopper is not None:
+            stopper.restore_best()
         self._drop_workspace()
         return self
+
+    def _split_validation(self, X, rng):
+        n = X.shape[0]
+        n_val = int(round(self.validation_fraction * n))
+        if n_val < 1 or n - n_val < 2:
+            raise ValueError(
+                f"early_stopping needs at least 1 validation and 2 training "
+                f"samples; validation_fraction={self.validation_fraction} of "
+                f"{n} samples gives {n_val} and {n - n_val}."
+            )
+        order = rng.permutation(n)
+        return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])][:_VALIDATION_ROWS]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):

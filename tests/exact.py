@@ -56,3 +56,32 @@ def chi_square_pvalue(counts, probs, min_expected=5.0):
     obs, exp = obs[keep], exp[keep]
     stat = np.sum((obs - exp) ** 2 / exp)
     return float(chi2.sf(stat, df=len(obs) - 1))
+
+
+def rbm_exact_gradient(X, W, b, c):
+    """Exact gradient of the mean log-likelihood (enumerating both layers)."""
+    from scipy.special import expit
+
+    H, D = W.shape
+    V, Hs = all_states(D), all_states(H)
+    J = rbm_joint_log_unnorm(W, b, c)
+    P = np.exp(J - logsumexp(J))
+    ph = expit(X @ W.T + c)
+    gW = ph.T @ X / len(X) - Hs.T @ P.T @ V
+    gb = X.mean(0) - P.sum(1) @ V
+    gc = ph.mean(0) - P.sum(0) @ Hs
+    return gW, gb, gc
+
+
+def rbm_train_exact(X, H, *, lr=0.1, n_steps=2000, seed=0):
+    """Full-batch gradient ascent on the exact log-likelihood: the reference."""
+    rng = np.random.default_rng(seed)
+    D = X.shape[1]
+    W = rng.normal(0, 0.01, (H, D))
+    b, c = np.zeros(D), np.zeros(H)
+    for _ in range(n_steps):
+        gW, gb, gc = rbm_exact_gradient(X, W, b, c)
+        W += lr * gW
+        b += lr * gb
+        c += lr * gc
+    return W, b, c
