@@ -2,12 +2,14 @@
 
 from ._base import SkebmVersionWarning
 from ._boltzmann import BoltzmannMachine
+from ._dbm import DBM
 from ._hopfield import HopfieldNetwork
 from ._rbm import BernoulliRBM
 
 __all__ = [
     "BernoulliRBM",
     "BoltzmannMachine",
+    "DBM",
     "HopfieldNetwork",
     "SkebmVersionWarning",
 ]

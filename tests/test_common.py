@@ -24,6 +24,13 @@ import skebm
 FAST = {
     "BernoulliRBM": dict(n_components=4, n_iter=2, random_state=0),
     "BoltzmannMachine": dict(max_iter=2, random_state=0),
+    "DBM": dict(
+        hidden_layer_sizes=(4, 3),
+        n_iter=2,
+        pretrain_n_iter=2,
+        batch_size=10,
+        random_state=0,
+    ),
     "HopfieldNetwork": dict(),
 }
 
@@ -77,6 +84,7 @@ EXPECTED_FAILURES = {
         ]
     ),
     "HopfieldNetwork": _xfails(_BINARY_DOMAIN),
+    "DBM": _xfails(_COMMON_DOMAIN),
 }
 
 
@@ -131,6 +139,16 @@ class SquashedBernoulliRBM(skebm.BernoulliRBM):
         return _squash(super()._validate_eval_X(X, reset=reset))
 
 
+class SquashedDBM(skebm.DBM):
+    """DBM that maps any real input into (0, 1) (tests only)."""
+
+    def _validate_train_X(self, X, reset):
+        return super()._validate_train_X(_squash(_any(self, X, reset)), reset)
+
+    def _validate_eval_X(self, X, *, reset=False):
+        return _squash(super()._validate_eval_X(X, reset=reset))
+
+
 class ThresholdedBoltzmannMachine(skebm.BoltzmannMachine):
     """BoltzmannMachine that maps any real input to {0, 1} (tests only)."""
 
@@ -155,6 +173,7 @@ class ThresholdedHopfieldNetwork(skebm.HopfieldNetwork):
 IN_DOMAIN = {
     "BernoulliRBM": SquashedBernoulliRBM,
     "BoltzmannMachine": ThresholdedBoltzmannMachine,
+    "DBM": SquashedDBM,
     "HopfieldNetwork": ThresholdedHopfieldNetwork,
 }
 

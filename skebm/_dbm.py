@@ -1,0 +1,1267 @@
+"""Deep Boltzmann machine: mean-field learning, persistent chains, AIS bound.
+
+Layers are numbered 0 (visible) to L (top hidden). ``Ws[l - 1]`` is the
+weight matrix W^l of shape (n_l, n_{l-1}) between layers l - 1 and l, and
+``bs[l]`` the biases of layer l (MATH.md, "Deep Boltzmann machine"):
+
+    E(x^0, ..., x^L) = - sum_l x^l . W^l x^{l-1} - sum_l b^l . x^l.
+
+Given the even layers, the odd layers are independent (and vice versa), so
+block Gibbs sampling alternates odd and even layers, a whole parity class can
+be summed out analytically (exact log Z, AIS), and mean-field updates a parity
+class at a time.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import entr, logsumexp
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
+from sklearn.utils import gen_even_slices
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import validate_data
+
+from ._base import (
+    EXACT_MAX_UNITS,
+    BoltzmannBase,
+    Timer,
+    check_unit_interval,
+    params_digest,
+    print_epoch,
+)
+from ._gibbs import (
+    sample_bernoulli_,
+    sigmoid_,
+    softplus_,
+)
+from ._partition import (
+    ais_betas,
+    ais_summary,
+    binary_states,
+    logmeanexp,
+    logsumexp_over_states,
+)
+from ._rbm import BernoulliRBM
+from ._sampling import make_generator, run_ais, run_chains, seed_sequence
+
+__all__ = [
+    "DBM",
+    "DBMAnnealingPath",
+    "DBMChain",
+    "dbm_activation",
+    "dbm_free_energy_exact",
+    "dbm_gibbs_sweep_",
+    "dbm_log_partition_exact",
+    "dbm_log_unnormalized",
+    "dbm_mean_field",
+    "dbm_variational_bound",
+]
+
+# Rows the verbose per-epoch bound is computed on.
+_VERBOSE_ROWS = 1000
+# "auto" free energy enumerates the smaller parity class of hidden units up to
+# this size (2**16 hidden states per row), else it is the mean-field bound.
+EXACT_FREE_ENERGY_MAX_UNITS = 16
+# Elements of the (rows x states) blocks built by the exact free energy.
+_FE_CHUNK_ELEMENTS = 2**18
+
+
+# --------------------------------------------------------------------------
+# Pure functions
+# --------------------------------------------------------------------------
+def _dot(x, W_T):
+    """``x @ W_T`` for dense or sparse ``x`` as a dense array in W's dtype."""
+    if sp.issparse(x):
+        return np.asarray(safe_sparse_dot(x, W_T, dense_output=True), dtype=W_T.dtype)
+    return x @ W_T
+
+
+def dbm_activation(layers, Ws, bs, k):
+    """Input to layer ``k`` from its neighbours: b^k + W^k x^{k-1} + W^{k+1}T x^{k+1}.
+
+    Parameters
+    ----------
+    layers : list of L + 1 arrays of shape (n, n_l)
+        States (or mean-field values) of every layer, the visible one first.
+    Ws : list of L arrays, ``Ws[l - 1]`` of shape (n_l, n_{l-1})
+    bs : list of L + 1 bias vectors
+    k : int
+        Layer index, 0 (visible) to L.
+
+    Returns
+    -------
+    a : ndarray of shape (n, n_k); p(x^k = 1 | rest) = sigmoid(a).
+    """
+    L = len(Ws)
+    a = None
+    if k >= 1:
+        a = _dot(layers[k - 1], Ws[k - 1].T)
+    if k < L:
+        t = layers[k + 1] @ Ws[k]
+        if a is None:
+            a = t
+        else:
+            a += t
+    a += bs[k]
+    return a
+
+
+def dbm_gibbs_sweep_(layers, Ws, bs, rng, *, fast=False):
+    """One block-Gibbs sweep: all odd layers given the even ones, then all even.
+
+    Updates ``layers`` in place (each entry must be a float array) and
+    returns p(v = 1 | x^1), the probabilities the new visible states were drawn
+    from. ``fast`` selects the 16-bit Bernoulli draws used in training.
+    """
+    L = len(Ws)
+    p_v = None
+    for parity in (1, 0):
+        for k in range(parity, L + 1, 2):
+            p = sigmoid_(dbm_activation(layers, Ws, bs, k))
+            sample_bernoulli_(layers[k], p, rng, fast=fast)
+            if k == 0:
+                p_v = p
+    return p_v
+
+
+def dbm_mean_field(a1, Ws, bs, *, max_iter=10, tol=1e-5):
+    """Mean-field posterior q(h | v) = prod Bernoulli(mu) of the hidden layers.
+
+    Initialised by a bottom-up pass with doubled weights below the top layer
+    (the recognition pass of Salakhutdinov & Hinton 2009), then the odd and
+    the even hidden layers are updated in turn, mu^l = sigmoid(b^l + W^l
+    mu^{l-1} + W^{l+1}T mu^{l+1}); each is an exact block coordinate ascent
+    step on the variational bound. A row stops when the mean absolute change
+    of every layer falls below ``tol`` (so each row's result does not depend
+    on the other rows), or after ``max_iter`` sweeps.
+
+    Parameters
+    ----------
+    a1 : ndarray of shape (n, n_1)
+        W^1 v, the visible input to the first hidden layer (computed once,
+        sparse ``v`` allowed upstream).
+    Ws, bs : parameters (see :func:`dbm_activation`).
+    max_iter : int
+    tol : float
+
+    Returns
+    -------
+    mus : list of L arrays of shape (n, n_l), l = 1..L
+    n_iter : int
+        Sweeps done (the maximum over rows).
+    """
+    L = len(Ws)
+    mus = []
+    x = None
+    for k in range(1, L + 1):
+        scale = 2.0 if k < L else 1.0
+        a = a1.copy() if k == 1 else x @ Ws[k - 1].T
+        if scale != 1.0:
+            a *= a.dtype.type(scale)
+        a += bs[k]
+        x = sigmoid_(a)
+        mus.append(x)
+    if L == 1:
+        # The posterior of a single hidden layer is exact and factorial.
+        return mus, 0
+    n = a1.shape[0]
+    active = np.arange(n)
+    n_iter = 0
+    for _ in range(max_iter):
+        n_iter += 1
+        full = active.size == n
+        cur = mus if full else [m[active] for m in mus]
+        a1_cur = a1 if full else a1[active]
+        change = np.zeros(active.size, dtype=np.float64)
+        for parity in (1, 0):
+            for k in range(1 if parity else 2, L + 1, 2):
+                a = a1_cur.copy() if k == 1 else cur[k - 2] @ Ws[k - 1].T
+                if k < L:
+                    a += cur[k] @ Ws[k]
+                a += bs[k]
+                sigmoid_(a)
+                diff = np.abs(a - cur[k - 1]).mean(axis=1)
+                np.maximum(change, diff, out=change)
+                cur[k - 1][...] = a
+        if not full:
+            for m, c in zip(mus, cur, strict=True):
+                m[active] = c
+        active = active[change >= tol]
+        if active.size == 0:
+            break
+    return mus, n_iter
+
+
+def dbm_variational_bound(bv, a1, mus, Ws, bs):
+    """E_q[-E(v, h)] + H(q) for a factorial q(h) with means ``mus``.
+
+    Any ``mus`` gives a lower bound on log sum_h exp(-E(v, h)) = -F(v);
+    mean-field iterations climb it to a local maximum.
+
+    Parameters
+    ----------
+    bv : ndarray of shape (n,)
+        b^0 . v.
+    a1 : ndarray of shape (n, n_1)
+        W^1 v.
+    mus : list of L arrays (n, n_l)
+
+    Returns
+    -------
+    bound : ndarray of shape (n,), float64
+    """
+    out = np.asarray(bv, dtype=np.float64).copy()
+    out += np.einsum("ij,ij->i", mus[0], a1, dtype=np.float64)
+    for k in range(1, len(Ws) + 1):
+        mu = mus[k - 1]
+        out += (mu @ bs[k]).astype(np.float64)
+        if k >= 2:
+            out += np.einsum("ij,ij->i", mus[k - 2] @ Ws[k - 1].T, mu, dtype=np.float64)
+        # Entropy of independent Bernoulli units.
+        h = entr(mu)
+        h += entr(1.0 - mu)
+        out += h.sum(axis=1, dtype=np.float64)
+    return out
+
+
+def dbm_log_unnormalized(layers, Ws, bs, summed, *, field1=None, n=None):
+    """log of the unnormalised probability with the layers in ``summed`` summed out.
+
+    Layers in ``summed`` must not be adjacent; each contributes
+    sum_j softplus(activation_j). A layer given as ``None`` and not summed is
+    left out (its terms are the caller's); ``field1`` is an extra input
+    (n, n_1) to layer 1, used to clamp the visible layer by its product
+    W^1 v.
+
+    Returns
+    -------
+    log_f : ndarray of shape (n,), float64
+    """
+    L = len(Ws)
+    if n is None:
+        n = next(x.shape[0] for x in list(layers) + [field1] if x is not None)
+    out = np.zeros(n, dtype=np.float64)
+    for k in range(L + 1):
+        if k in summed:
+            a = np.broadcast_to(bs[k], (n, bs[k].size)).copy()
+            if k >= 1 and layers[k - 1] is not None:
+                a += layers[k - 1] @ Ws[k - 1].T
+            if k < L and layers[k + 1] is not None:
+                a += layers[k + 1] @ Ws[k]
+            if k == 1 and field1 is not None:
+                a += field1
+            out += softplus_(a).sum(axis=1)
+        elif layers[k] is not None:
+            x = layers[k]
+            out += x @ bs[k]
+            if k >= 1 and layers[k - 1] is not None:
+                out += np.einsum("ij,ij->i", layers[k - 1] @ Ws[k - 1].T, x)
+            if k == 1 and field1 is not None:
+                out += np.einsum("ij,ij->i", field1, x)
+    return out
+
+
+def _parity_log_f(states, Ws, bs, parity):
+    """Unnormalised log-marginal of the layers of one parity (others summed)."""
+    L = len(Ws)
+    layers = [None] * (L + 1)
+    offset = 0
+    for k in range(parity, L + 1, 2):
+        width = bs[k].size
+        layers[k] = states[:, offset : offset + width]
+        offset += width
+    summed = set(range(1 - parity, L + 1, 2))
+    return dbm_log_unnormalized(layers, Ws, bs, summed, n=states.shape[0])
+
+
+def _parity_units(sizes):
+    """Total units of the even and of the odd layers."""
+    return sum(sizes[0::2]), sum(sizes[1::2])
+
+
+def dbm_log_partition_exact(Ws, bs, *, n_jobs=None):
+    """Exact log Z: enumerate the smaller parity class, sum the other out.
+
+    Computed in float64; feasible up to ~30 units in the smaller class.
+    """
+    Ws = [np.asarray(W, dtype=np.float64) for W in Ws]
+    bs = [np.asarray(b, dtype=np.float64) for b in bs]
+    even, odd = _parity_units([b.size for b in bs])
+    parity, n_units = (0, even) if even <= odd else (1, odd)
+    return logsumexp_over_states(
+        _parity_log_f, n_units, (Ws, bs, parity), n_jobs=n_jobs
+    )
+
+
+def _hidden_enumeration(sizes):
+    """(parity, units) of the smaller class of *hidden* layers (ties: even)."""
+    even = sum(sizes[2::2])
+    odd = sum(sizes[1::2])
+    return (0, even) if even <= odd else (1, odd)
+
+
+def dbm_free_energy_exact(bv, a1, Ws, bs):
+    """Exact F(v) = -log sum_h exp(-E(v, h)) by enumerating hidden units.
+
+    The smaller parity class of hidden layers is enumerated and the other one
+    summed out analytically (with one hidden layer nothing is enumerated:
+    the RBM free energy).
+
+    Parameters
+    ----------
+    bv : ndarray (n,)
+        b^0 . v.
+    a1 : ndarray (n, n_1)
+        W^1 v.
+
+    Returns
+    -------
+    F : ndarray of shape (n,), float64
+    """
+    Ws = [np.asarray(W, dtype=np.float64) for W in Ws]
+    bs = [np.asarray(b, dtype=np.float64) for b in bs]
+    a1 = np.asarray(a1, dtype=np.float64)
+    L = len(Ws)
+    sizes = [b.size for b in bs]
+    parity, n_units = _hidden_enumeration(sizes)
+    enumerated = [k for k in range(1, L + 1) if k % 2 == parity]
+    summed = {k for k in range(1, L + 1) if k % 2 != parity}
+    n = a1.shape[0]
+    total = 2**n_units
+    s_chunk = min(total, 2**12)
+    out = np.full(n, -np.inf)
+    for s0 in range(0, total, s_chunk):
+        states = binary_states(s0, min(total, s0 + s_chunk), n_units)
+        s = states.shape[0]
+        rows = max(1, _FE_CHUNK_ELEMENTS // s)
+        for r0 in range(0, n, rows):
+            r1 = min(n, r0 + rows)
+            r = r1 - r0
+            layers = [None] * (L + 1)
+            offset = 0
+            for k in enumerated:
+                layers[k] = np.tile(states[:, offset : offset + sizes[k]], (r, 1))
+                offset += sizes[k]
+            field1 = np.repeat(a1[r0:r1], s, axis=0)
+            vals = dbm_log_unnormalized(
+                layers, Ws, bs, summed, field1=field1, n=r * s
+            ).reshape(r, s)
+            out[r0:r1] = np.logaddexp(out[r0:r1], logsumexp(vals, axis=1))
+    return -(np.asarray(bv, dtype=np.float64) + out)
+
+
+def _sample_copies(p, copies, rng, fast):
+    """Mean of ``copies`` (1 or 2) independent Bernoulli(p) draws."""
+    x = sample_bernoulli_(np.empty_like(p), p, rng, fast=fast)
+    if copies == 2:
+        x += sample_bernoulli_(np.empty_like(p), p, rng, fast=fast)
+        x *= x.dtype.type(0.5)
+    return x
+
+
+def _scaled_cd_gradient(
+    v_pos, W, b, c, rng, *, visible_copies, hidden_copies, h_chain, n_steps
+):
+    """CD-k / PCD-k sums for an RBM with tied duplicated visible or hidden units.
+
+    With ``visible_copies=2`` the RBM sees its input twice, p(h | v) =
+    sigmoid(c + 2 W v), p(v | h) = sigmoid(b + W^T h); with
+    ``hidden_copies=2`` its hidden units are duplicated, p(h | v) =
+    sigmoid(c + W v), p(v | h) = sigmoid(b + 2 W^T h) (the doubling trick of
+    Salakhutdinov & Hinton 2009). The chain samples each copy independently
+    and carries their mean. The statistics are those of one copy (the tied
+    gradient is a constant multiple). Returns sums over the minibatch like
+    :func:`skebm._gibbs.rbm_cd_gradient`.
+    """
+    dtype = W.dtype
+    B = v_pos.shape[0]
+    up = dtype.type(visible_copies)
+    down = dtype.type(hidden_copies)
+    a = _dot(v_pos, W.T)
+    a *= up
+    a += c
+    h_pos = sigmoid_(a)
+    if h_chain is None:
+        h = _sample_copies(h_pos, hidden_copies, rng, True)
+    else:
+        h = h_chain
+    m = h.shape[0]
+    for step in range(n_steps):
+        pv = h @ W
+        pv *= down
+        pv += b
+        v_neg = _sample_copies(sigmoid_(pv), visible_copies, rng, True)
+        a = v_neg @ W.T
+        a *= up
+        a += c
+        h_neg = sigmoid_(a)
+        if step < n_steps - 1:
+            h = _sample_copies(h_neg, hidden_copies, rng, True)
+    h_next = None
+    if h_chain is not None:
+        h_next = _sample_copies(h_neg, hidden_copies, rng, True)
+    s = dtype.type(B / m)
+    gW = np.asarray(safe_sparse_dot(v_pos.T, h_pos, dense_output=True)).T
+    gW = np.ascontiguousarray(gW, dtype=dtype)
+    gW -= s * (h_neg.T @ v_neg)
+    gb = np.asarray(v_pos.sum(axis=0), dtype=dtype).ravel()
+    gb -= s * v_neg.sum(axis=0)
+    gc = h_pos.sum(axis=0)
+    gc -= s * h_neg.sum(axis=0)
+    return gW, gb, gc, h_next
+
+
+class _ScaledRBM(BernoulliRBM):
+    """BernoulliRBM with the doubling trick (duplicated, tied units) for pretraining."""
+
+    _visible_copies = 1
+    _hidden_copies = 1
+
+    def _update(self, v_pos, rng, lr):
+        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        persistent = self.method == "pcd"
+        gW, gb, gc, h_next = _scaled_cd_gradient(
+            v_pos,
+            W,
+            b,
+            c,
+            self.random_state_,
+            visible_copies=self._visible_copies,
+            hidden_copies=self._hidden_copies,
+            h_chain=self.h_samples_ if persistent else None,
+            n_steps=self.n_gibbs_steps,
+        )
+        if persistent:
+            self.h_samples_ = h_next
+        B = v_pos.shape[0]
+        if self.weight_decay:
+            gW -= W.dtype.type(self.weight_decay * B) * W
+        lr = W.dtype.type(lr / B)
+        grads = (gW, gb, gc)
+        if self.momentum:
+            if self._velocity is None:
+                self._velocity = [np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)]
+            for vel, g, p in zip(self._velocity, grads, (W, b, c), strict=True):
+                vel *= W.dtype.type(self.momentum)
+                vel += lr * g
+                p += vel
+        else:
+            for g, p in zip(grads, (W, b, c), strict=True):
+                p += lr * g
+
+    def _mean_hiddens(self, v):
+        a = _dot(v, self.components_.T)
+        a *= a.dtype.type(self._visible_copies)
+        a += self.intercept_hidden_
+        return sigmoid_(a)
+
+
+class _BottomRBM(_ScaledRBM):
+    _visible_copies = 2
+
+
+class _TopRBM(_ScaledRBM):
+    _hidden_copies = 2
+
+
+# --------------------------------------------------------------------------
+# Protocol objects for the shared chain runner and AIS
+# --------------------------------------------------------------------------
+class DBMChain:
+    """Alternating odd/even block-Gibbs chain of a DBM (chain-model protocol).
+
+    ``init_state`` puts the hidden layers at the mean-field posterior of the
+    given visible rows; the first sweep samples the odd layers from it.
+    """
+
+    def __init__(self, Ws, bs, mf_max_iter=10, mf_tol=1e-5):
+        self.Ws, self.bs = Ws, bs
+        self.dtype = Ws[0].dtype
+        self.mf_max_iter, self.mf_tol = mf_max_iter, mf_tol
+
+    def random_visible(self, n, rng):
+        return (rng.random((n, self.Ws[0].shape[1])) < 0.5).astype(self.dtype)
+
+    def init_state(self, v0):
+        v = np.array(v0, dtype=self.dtype)
+        mus, _ = dbm_mean_field(
+            v @ self.Ws[0].T,
+            self.Ws,
+            self.bs,
+            max_iter=self.mf_max_iter,
+            tol=self.mf_tol,
+        )
+        return {"x": [v] + mus, "p": v.copy()}
+
+    def step_(self, state, rng):
+        state["p"] = dbm_gibbs_sweep_(state["x"], self.Ws, self.bs, rng)
+
+    def visible(self, state, probabilities):
+        return (state["p"] if probabilities else state["x"][0]).copy()
+
+
+class _EvenStateChain(DBMChain):
+    """DBMChain whose ``visible`` returns all even layers side by side (for
+    reverse AIS, which must start from joint model states)."""
+
+    def visible(self, state, probabilities):
+        return np.concatenate(state["x"][0::2], axis=1)
+
+
+class DBMAnnealingPath:
+    """AIS path from independent units to a DBM, odd layers summed out.
+
+    The state holds the even layers. With u^l = W^l x^{l-1} + W^{l+1}T
+    x^{l+1} the coupling input of odd layer l,
+
+        log p*_beta = [(1 - beta) b_A + beta b^0] . v
+                      + sum_{even l >= 2} b^l . x^l
+                      + sum_{odd l} sum_j softplus(b^l_j + beta u^l_j).
+
+    Only the couplings are annealed (and the visible biases, from the
+    base-rate biases ``b_A`` of the data); the hidden biases stay. At beta =
+    0 every unit is independent: log Z_0 = sum softplus(b_A) + sum over
+    hidden layers of sum softplus(b^l). With one hidden layer this is the RBM
+    path of MATH.md except that the hidden biases are not annealed.
+    """
+
+    def __init__(self, Ws, bs, b_base):
+        self.Ws, self.bs = Ws, bs
+        self.L = len(Ws)
+        self.dtype = Ws[0].dtype
+        self.b_base = np.asarray(b_base, dtype=self.dtype)
+        self.db = bs[0] - self.b_base
+        self.even = list(range(0, self.L + 1, 2))
+        self.odd = list(range(1, self.L + 1, 2))
+
+    @property
+    def log_z0(self):
+        base = [self.b_base] + list(self.bs[1:])
+        return float(sum(softplus_(np.array(b, dtype=np.float64)).sum() for b in base))
+
+    def sample_base(self, n, rng):
+        x = [None] * (self.L + 1)
+        for k in self.even:
+            b = self.b_base if k == 0 else self.bs[k]
+            p = np.broadcast_to(sigmoid_(np.array(b)), (n, b.size))
+            x[k] = sample_bernoulli_(np.empty(p.shape, self.dtype), p, rng)
+        return self._state(x)
+
+    def from_visible(self, v):
+        """State from visible rows (one hidden layer) or from all even layers
+        side by side (as returned by :class:`_EvenStateChain`)."""
+        v = np.array(v, dtype=self.dtype)
+        widths = [self.bs[k].size for k in self.even]
+        if v.shape[1] != sum(widths):
+            raise ValueError(
+                "A DBM annealing state needs every even layer, "
+                f"{sum(widths)} columns; got {v.shape[1]}."
+            )
+        x = [None] * (self.L + 1)
+        for k, part in zip(
+            self.even, np.split(v, np.cumsum(widths)[:-1], axis=1), strict=True
+        ):
+            x[k] = np.ascontiguousarray(part)
+        return self._state(x)
+
+    def _couplings(self, x):
+        u = {}
+        for k in self.odd:
+            a = x[k - 1] @ self.Ws[k - 1].T
+            if k < self.L:
+                a += x[k + 1] @ self.Ws[k]
+            u[k] = a
+        return u
+
+    def _state(self, x):
+        return {"x": x, "u": self._couplings(x)}
+
+    def delta_log_f(self, state, beta0, beta1):
+        """log p*_{beta1} - log p*_{beta0} of each chain (float64)."""
+        t = self.dtype.type
+        out = (beta1 - beta0) * (state["x"][0] @ self.db).astype(np.float64)
+        for k in self.odd:
+            u, b = state["u"][k], self.bs[k]
+            f1 = u * t(beta1)
+            f1 += b
+            f0 = u * t(beta0)
+            f0 += b
+            out += softplus_(f1).sum(axis=1, dtype=np.float64)
+            out -= softplus_(f0).sum(axis=1, dtype=np.float64)
+        return out
+
+    def step_(self, state, beta, rng):
+        """One odd-then-even Gibbs sweep leaving p_beta invariant."""
+        x, u = state["x"], state["u"]
+        t = self.dtype.type(beta)
+        for k in self.odd:
+            a = u[k] * t
+            a += self.bs[k]
+            x[k] = sample_bernoulli_(a, sigmoid_(a), rng)
+        for k in self.even:
+            a = None
+            if k >= 1:
+                a = x[k - 1] @ self.Ws[k - 1].T
+            if k < self.L:
+                t2 = x[k + 1] @ self.Ws[k]
+                a = t2 if a is None else a + t2
+            a *= t
+            if k == 0:
+                a += t * self.bs[0] + (1 - t) * self.b_base
+            else:
+                a += self.bs[k]
+            sample_bernoulli_(x[k], sigmoid_(a), rng)
+        for k in self.odd:
+            x[k] = None
+        state["u"] = self._couplings(x)
+
+
+# --------------------------------------------------------------------------
+# Estimator
+# --------------------------------------------------------------------------
+class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
+    """Deep Boltzmann machine with binary units (Salakhutdinov & Hinton 2009).
+
+    An undirected stack of binary layers v - h^1 - ... - h^L with energy
+    E = -sum_l h^l . W^l h^{l-1} - sum_l b^l . h^l (h^0 = v). Training is
+    greedy layer-wise pretraining with the doubling trick, then joint
+    training: the data-dependent statistics come from a mean-field posterior,
+    the model statistics from persistent Gibbs chains ("fantasy particles")
+    that alternate the odd and the even layers. With one hidden layer the
+    model is a :class:`~skebm.BernoulliRBM`.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(500, 1000)
+        Units of each hidden layer, bottom first (at least one layer).
+    learning_rate : float, default=0.002
+        Learning rate of joint training (per example-averaged gradient). Keep
+        it small: with large steps the persistent chains cannot follow the
+        model and the bound degrades.
+    batch_size : int, default=100
+        Examples per minibatch.
+    n_iter : int, default=10
+        Epochs of joint training.
+    n_chains : int, default=None
+        Number of persistent chains (fantasy particles); None uses
+        ``batch_size``.
+    n_gibbs_steps : int, default=5
+        Gibbs sweeps of the persistent chains per update (the paper's 5).
+    mean_field_max_iter : int, default=10
+        Maximum mean-field sweeps per example (training, transform, score).
+    mean_field_tol : float, default=1e-5
+        A row's mean-field iteration stops when the mean absolute change of
+        every layer falls below this.
+    momentum : float in [0, 1), default=0.5
+        Momentum of joint training (and of pretraining).
+    weight_decay : float, default=0.0
+        L2 penalty on the weights (joint training and pretraining).
+    learning_rate_schedule : {"constant", "linear", "invscaling"}, default="constant"
+        As in :class:`~skebm.BernoulliRBM`; ``partial_fit`` always uses the
+        constant rate.
+    pretrain : bool, default=True
+        Greedy pretraining with the doubling trick before joint training:
+        the bottom RBM sees its input twice, the top RBM has its hidden
+        units twice, the weights of the middle RBMs are halved when composed,
+        and the biases of a hidden layer shared by two RBMs are averaged. If
+        False, weights start at N(0, 0.01^2), hidden biases at zero and
+        visible biases at the log-odds of the data mean.
+    pretrain_n_iter : int, default=10
+        Epochs of each pretraining RBM.
+    pretrain_learning_rate : float, default=0.05
+        Learning rate of the pretraining RBMs.
+    pretrain_method : {"cd", "pcd"}, default="cd"
+        Training of the pretraining RBMs.
+    pretrain_n_gibbs_steps : int, default=1
+        The k of CD-k / PCD-k in pretraining.
+    transform_layers : {"top", "all"}, default="top"
+        :meth:`transform` returns the mean-field posterior of the top hidden
+        layer, or of every hidden layer concatenated (bottom first).
+    log_partition_params : dict, default=None
+        Keyword arguments of :meth:`log_partition` used by
+        :meth:`score_samples` when no valid cached log Z exists (e.g.
+        ``{"method": "ais", "n_betas": 2000, "n_runs": 100}``). By default:
+        method "auto" (exact enumeration of the smaller parity class of
+        layers when it has at most 24 units, else AIS with 14 500
+        temperatures and 100 runs), ``n_jobs`` below, and a ``random_state``
+        fixed at fit.
+    n_jobs : int, default=None
+        Joblib workers for the log Z of :meth:`score_samples`. Results never
+        depend on it.
+    verbose : int, default=0
+        One line per epoch with the mean-field bound plus log Z (i.e. without
+        the partition function) on at most 1000 training rows.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seeds initialisation, pretraining, the chains, and the AIS runs of
+        :meth:`score_samples`.
+
+    Attributes
+    ----------
+    coefs_ : list of ndarray
+        ``coefs_[l - 1]`` is W^l of shape (n_l, n_{l-1}), n_0 = n_features.
+    intercepts_ : list of ndarray
+        Biases b^0 (visible, shape (n_features,)), b^1, ..., b^L.
+    particles_ : list of ndarray
+        States of the persistent chains, one array (n_chains, n_l) per layer,
+        visible first. ``partial_fit`` continues them.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    log_partition_info_ : dict
+        The last result of :meth:`log_partition` (reused by
+        :meth:`score_samples` while the parameters are unchanged).
+
+    Notes
+    -----
+    :meth:`score_samples` is the mean-field variational lower bound
+    E_q[-E(v, h)] + H(q) - log Z <= log p(v). Its cost is one mean-field
+    solve per row (O(mean_field_max_iter * sum_l n_l n_{l-1}) per row) plus
+    log Z, computed once per parameter setting and cached: exact
+    enumeration costs 2**k evaluations (k = units of the smaller parity
+    class), AIS ``n_runs * n_betas`` Gibbs sweeps (1.45 million with the
+    defaults: about three minutes for 784-500-1000 on one core). To choose
+    the AIS settings, call :meth:`log_partition` first: :meth:`score_samples`
+    reuses its result.
+
+    :meth:`free_energy` and :meth:`log_likelihood` are exact when the smaller
+    parity class of *hidden* layers has at most 16 units (always with one
+    hidden layer); otherwise they use the mean-field bound (the free energy
+    is then an upper bound and the log-likelihood a lower bound).
+
+    Inputs in [0, 1] that are not binary are treated as probabilities
+    (mean-field visible units), as :class:`~skebm.BernoulliRBM` does: the
+    energy terms are linear in v, so every formula applies unchanged.
+
+    AIS anneals the couplings from an independent-unit base model
+    (visible biases from the data's base rates, the model's own hidden
+    biases), with the odd layers summed out analytically
+    (:class:`DBMAnnealingPath`); it tends to underestimate log Z, so the bound
+    it gives is slightly optimistic, as in the paper.
+
+    References
+    ----------
+    Salakhutdinov, R. and Hinton, G. (2009). Deep Boltzmann machines.
+    AISTATS.
+
+    Salakhutdinov, R. and Hinton, G. (2012). An efficient learning procedure
+    for deep Boltzmann machines. Neural Computation 24, 1967-2006.
+
+    Salakhutdinov, R. and Murray, I. (2008). On the quantitative analysis of
+    deep belief networks. ICML.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skebm._dbm import DBM
+    >>> X = np.array([[0, 0, 0, 1], [0, 1, 1, 1], [1, 0, 1, 0], [1, 1, 1, 0]])
+    >>> model = DBM((3, 2), n_iter=2, pretrain_n_iter=2, random_state=0)
+    >>> model.fit(X).transform(X).shape
+    (4, 2)
+    >>> bool(np.all(model.score_samples(X) <= model.log_likelihood(X) + 1e-9))
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_chains": [Interval(Integral, 1, None, closed="left"), None],
+        "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+        "mean_field_max_iter": [Interval(Integral, 0, None, closed="left")],
+        "mean_field_tol": [Interval(Real, 0, None, closed="left")],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "linear", "invscaling"})],
+        "pretrain": ["boolean"],
+        "pretrain_n_iter": [Interval(Integral, 0, None, closed="left")],
+        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "pretrain_method": [StrOptions({"cd", "pcd"})],
+        "pretrain_n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
+        "transform_layers": [StrOptions({"top", "all"})],
+        "log_partition_params": [dict, None],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+        "random_state": ["random_state", np.random.Generator],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(500, 1000),
+        *,
+        learning_rate=0.002,
+        batch_size=100,
+        n_iter=10,
+        n_chains=None,
+        n_gibbs_steps=5,
+        mean_field_max_iter=10,
+        mean_field_tol=1e-5,
+        momentum=0.5,
+        weight_decay=0.0,
+        learning_rate_schedule="constant",
+        pretrain=True,
+        pretrain_n_iter=10,
+        pretrain_learning_rate=0.05,
+        pretrain_method="cd",
+        pretrain_n_gibbs_steps=1,
+        transform_layers="top",
+        log_partition_params=None,
+        n_jobs=None,
+        verbose=0,
+        random_state=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.n_chains = n_chains
+        self.n_gibbs_steps = n_gibbs_steps
+        self.mean_field_max_iter = mean_field_max_iter
+        self.mean_field_tol = mean_field_tol
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.learning_rate_schedule = learning_rate_schedule
+        self.pretrain = pretrain
+        self.pretrain_n_iter = pretrain_n_iter
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.pretrain_method = pretrain_method
+        self.pretrain_n_gibbs_steps = pretrain_n_gibbs_steps
+        self.transform_layers = transform_layers
+        self.log_partition_params = log_partition_params
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ------------------------------------------------------------ helpers
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, Integral):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if not sizes or any(
+            not isinstance(s, Integral) or isinstance(s, bool) or s < 1 for s in sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a positive integer or a non-empty "
+                f"sequence of positive integers, got {self.hidden_layer_sizes!r}."
+            )
+        return [int(s) for s in sizes]
+
+    @property
+    def _n_features_out(self):
+        sizes = [W.shape[0] for W in self.coefs_]
+        return sizes[-1] if self.transform_layers == "top" else sum(sizes)
+
+    def _validate_train_X(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc", "coo", "lil", "bsr", "dia"),
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            ensure_min_samples=2 if reset else 1,
+        )
+        if sp.issparse(X):
+            X = X.tocsr()
+        check_unit_interval(X, "X", self)
+        return X
+
+    def _mean_field(self, X):
+        """(b^0 . v, W^1 v, mean-field means) for validated ``X``."""
+        Ws, bs = self.coefs_, self.intercepts_
+        a1 = _dot(X, Ws[0].T)
+        mus, _ = dbm_mean_field(
+            a1, Ws, bs, max_iter=self.mean_field_max_iter, tol=self.mean_field_tol
+        )
+        bv = np.asarray(safe_sparse_dot(X, bs[0])).ravel()
+        return bv, a1, mus
+
+    # ---------------------------------------------------------- training
+    def _initialize_random(self, X, rng, sizes):
+        n, D = X.shape
+        dtype = X.dtype
+        dims = [D] + sizes
+        self.coefs_ = [
+            np.ascontiguousarray(rng.normal(0, 0.01, (dims[k], dims[k - 1])), dtype)
+            for k in range(1, len(dims))
+        ]
+        self.intercepts_ = [np.zeros(d, dtype=dtype) for d in dims]
+        p = (np.asarray(X.sum(axis=0), dtype=np.float64).ravel() + 1.0) / (n + 2.0)
+        self.intercepts_[0][...] = np.log(p) - np.log1p(-p)
+
+    def _pretrain(self, X, rng, sizes):
+        L = len(sizes)
+        common = {
+            "batch_size": self.batch_size,
+            "n_iter": self.pretrain_n_iter,
+            "learning_rate": self.pretrain_learning_rate,
+            "method": self.pretrain_method,
+            "n_gibbs_steps": self.pretrain_n_gibbs_steps,
+            "momentum": self.momentum,
+            "weight_decay": self.weight_decay,
+            "visible_bias_init": "data",
+            "random_state": rng,
+        }
+        timer = Timer()
+        rbms = []
+        data = X
+        for k, size in enumerate(sizes, start=1):
+            if L == 1:
+                cls = BernoulliRBM
+            elif k == 1:
+                cls = _BottomRBM
+            elif k == L:
+                cls = _TopRBM
+            else:
+                cls = BernoulliRBM
+            rbm = cls(n_components=size, **common).fit(data)
+            rbms.append(rbm)
+            if k < L:
+                data = rbm.transform(data)
+            if self.verbose:
+                print(
+                    f"[{type(self).__name__}] Pretrained layer {k} "
+                    f"({type(rbm).__name__.lstrip('_')}), time = {timer.lap():.2f}s",
+                    flush=True,
+                )
+        Ws, bs = [], [rbms[0].intercept_visible_.copy()]
+        for k, rbm in enumerate(rbms, start=1):
+            W = rbm.components_.copy()
+            if 1 < k < L:
+                W *= W.dtype.type(0.5)  # doubled both ways in pretraining
+            Ws.append(W)
+            c = rbm.intercept_hidden_.copy()
+            if k < L:
+                c += rbms[k].intercept_visible_
+                c *= c.dtype.type(0.5)
+            bs.append(c)
+        self.coefs_, self.intercepts_ = Ws, bs
+
+    def _initialize_chains(self, X, rng):
+        m = self.batch_size if self.n_chains is None else self.n_chains
+        dtype = self.coefs_[0].dtype
+        rows = (
+            rng.integers(0, X.shape[0], m)
+            if hasattr(rng, "integers")
+            else (rng.randint(0, X.shape[0], m))
+        )
+        p = X[rows]
+        p = np.asarray(p.toarray() if sp.issparse(p) else p, dtype=dtype)
+        v = sample_bernoulli_(np.empty_like(p), p, rng)
+        mus, _ = dbm_mean_field(
+            v @ self.coefs_[0].T,
+            self.coefs_,
+            self.intercepts_,
+            max_iter=self.mean_field_max_iter,
+            tol=self.mean_field_tol,
+        )
+        self.particles_ = [v] + [sample_bernoulli_(mu, mu, rng) for mu in mus]
+        self._velocity = None
+
+    def _track_data(self, X, reset):
+        if reset:
+            self._data_sum = np.zeros(X.shape[1])
+            self._data_count = 0
+        self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
+        self._data_count += X.shape[0]
+
+    def _update(self, v, rng, lr):
+        """One joint-training step on minibatch ``v`` (dense or CSR)."""
+        Ws, bs = self.coefs_, self.intercepts_
+        dtype = Ws[0].dtype
+        L = len(Ws)
+        B = v.shape[0]
+        # Positive phase: mean-field posterior of the minibatch.
+        a1 = _dot(v, Ws[0].T)
+        mus, _ = dbm_mean_field(
+            a1, Ws, bs, max_iter=self.mean_field_max_iter, tol=self.mean_field_tol
+        )
+        pos = [v] + mus
+        # Negative phase: persistent chains; odd layers enter the statistics
+        # through their conditional probabilities (Rao-Blackwellised).
+        chains = self.particles_
+        for _ in range(self.n_gibbs_steps):
+            dbm_gibbs_sweep_(chains, Ws, bs, rng, fast=True)
+        neg = list(chains)
+        for k in range(1, L + 1, 2):
+            neg[k] = sigmoid_(dbm_activation(chains, Ws, bs, k))
+        m = chains[0].shape[0]
+        s = dtype.type(B / m)
+        sparse = sp.issparse(v)
+        grads = []
+        for k in range(1, L + 1):
+            lo, hi = pos[k - 1], pos[k]
+            if k == 1 and sparse:
+                gW = np.ascontiguousarray(
+                    np.asarray(safe_sparse_dot(lo.T, hi, dense_output=True)).T,
+                    dtype=dtype,
+                )
+                gW -= s * (neg[k].T @ neg[k - 1])
+            else:
+                # Both terms in one product: [hi; -s neg_hi]^T [lo; neg_lo].
+                hs = np.concatenate([hi, neg[k] * -s])
+                gW = hs.T @ np.concatenate([lo, neg[k - 1]])
+            if self.weight_decay:
+                gW -= dtype.type(self.weight_decay * B) * Ws[k - 1]
+            grads.append(gW)
+        for k in range(L + 1):
+            g = np.asarray(pos[k].sum(axis=0), dtype=dtype).ravel()
+            g -= s * neg[k].sum(axis=0)
+            grads.append(g)
+        params = list(Ws) + list(bs)
+        step = dtype.type(lr / B)
+        if self.momentum:
+            if self._velocity is None:
+                self._velocity = [np.zeros_like(p) for p in params]
+            mom = dtype.type(self.momentum)
+            for vel, g, p in zip(self._velocity, grads, params, strict=True):
+                vel *= mom
+                vel += step * g
+                p += vel
+        else:
+            for g, p in zip(grads, params, strict=True):
+                g *= step
+                p += g
+
+    def _epoch_rate(self, epoch):
+        if self.learning_rate_schedule == "linear":
+            return self.learning_rate * (1.0 - (epoch - 1) / max(1, self.n_iter))
+        if self.learning_rate_schedule == "invscaling":
+            return self.learning_rate / epoch
+        return self.learning_rate
+
+    def _epoch(self, X, lr):
+        n = X.shape[0]
+        n_batches = int(np.ceil(n / self.batch_size))
+        for s in gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n):
+            self._update(X[s], self.random_state_, lr)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Pretrain (optionally) and jointly train the DBM on ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, values in [0, 1] (treated as probabilities).
+        y : Ignored
+
+        Returns
+        -------
+        self : DBM
+            The fitted model.
+        """
+        X = self._validate_train_X(X, reset=True)
+        sizes = self._hidden_sizes()
+        self.random_state_ = make_generator(self.random_state)
+        self._log_partition_seed = None
+        rng = self.random_state_
+        self._track_data(X, reset=True)
+        if self.pretrain:
+            self._pretrain(X, rng, sizes)
+        else:
+            self._initialize_random(X, rng, sizes)
+        self._initialize_chains(X, rng)
+        timer = Timer()
+        for epoch in range(1, self.n_iter + 1):
+            self._epoch(X, self._epoch_rate(epoch))
+            if self.verbose:
+                self._print_progress(X, epoch, timer.lap())
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Continue joint training with one pass over ``X`` in minibatches.
+
+        On an unfitted model the parameters are first initialised as by
+        ``fit`` with ``pretrain=False`` (pretraining needs the whole data
+        set); the persistent chains continue across calls. The learning rate
+        is the constant ``learning_rate``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, values in [0, 1].
+        y : Ignored
+
+        Returns
+        -------
+        self : DBM
+            The fitted model.
+        """
+        first = not hasattr(self, "coefs_")
+        X = self._validate_train_X(X, reset=first)
+        if not hasattr(self, "random_state_"):
+            self.random_state_ = make_generator(self.random_state)
+        if first:
+            self._track_data(X, reset=True)
+            self._initialize_random(X, self.random_state_, self._hidden_sizes())
+            self._initialize_chains(X, self.random_state_)
+        else:
+            self._track_data(X, reset=False)
+        self._epoch(X, self.learning_rate)
+        return self
+
+    def _print_progress(self, X, epoch, elapsed):
+        rows = X[: min(X.shape[0], _VERBOSE_ROWS)]
+        bv, a1, mus = self._mean_field(rows)
+        bound = dbm_variational_bound(bv, a1, mus, self.coefs_, self.intercepts_)
+        print_epoch(
+            self, epoch, "mean-field bound + log Z", float(bound.mean()), elapsed
+        )
+
+    # ------------------------------------------------------- inference
+    def transform(self, X):
+        """Mean-field posterior means of the top (or every) hidden layer.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_L), or (n_samples, sum_l n_l)
+            when ``transform_layers="all"`` (bottom layer first).
+        """
+        X = self._validate_eval_X(X)
+        _, _, mus = self._mean_field(X)
+        if self.transform_layers == "top":
+            return mus[-1]
+        return np.concatenate(mus, axis=1)
+
+    def _score_log_partition_params(self):
+        seed = getattr(self, "_log_partition_seed", None)
+        if seed is None:
+            # Fixed once per fitted model, so that repeated scores agree and
+            # the result can be cached.
+            seed = self._log_partition_seed = int(
+                seed_sequence(self.random_state).spawn(1)[0].generate_state(1)[0]
+            )
+        params = {"method": "auto", "n_jobs": self.n_jobs, "random_state": seed}
+        params.update(self.log_partition_params or {})
+        if params["method"] == "auto":
+            auto_exact = self._exact_size() <= EXACT_MAX_UNITS
+            params["method"] = "exact" if auto_exact else "ais"
+        return params
+
+    def _log_partition_for_score(self):
+        params = self._score_log_partition_params()
+        cached = getattr(self, "log_partition_info_", None)
+        if (
+            cached is not None
+            and cached.get("digest") == self._params_digest()
+            and cached.get("settings", {}).get("method") == params["method"]
+        ):
+            return cached["log_z"]
+        return self.log_partition(**params)
+
+    def score_samples(self, X):
+        """Mean-field variational lower bound on log p(x) for each row, in nats.
+
+        E_q[-E(x, h)] + H(q) - log Z with q the mean-field posterior. log Z is
+        the last :meth:`log_partition` result while the parameters are
+        unchanged and its method ("exact", "ais", ...) is the one
+        ``log_partition_params`` asks for; otherwise it is computed with
+        ``log_partition_params`` (and cached).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        bound : ndarray of shape (n_samples,)
+        """
+        X = self._validate_eval_X(X)
+        bv, a1, mus = self._mean_field(X)
+        bound = dbm_variational_bound(bv, a1, mus, self.coefs_, self.intercepts_)
+        return bound - self._log_partition_for_score()
+
+    def _free_energy_validated(self, X):
+        Ws, bs = self.coefs_, self.intercepts_
+        sizes = [b.size for b in bs]
+        bv = np.asarray(safe_sparse_dot(X, bs[0])).ravel()
+        a1 = _dot(X, Ws[0].T)
+        if _hidden_enumeration(sizes)[1] <= EXACT_FREE_ENERGY_MAX_UNITS:
+            return dbm_free_energy_exact(bv, a1, Ws, bs)
+        mus, _ = dbm_mean_field(
+            a1, Ws, bs, max_iter=self.mean_field_max_iter, tol=self.mean_field_tol
+        )
+        return -dbm_variational_bound(bv, a1, mus, Ws, bs)
+
+    # ---------------------------------------- hooks for generation and log Z
+    def _chain_model(self, cls=DBMChain):
+        return cls(
+            self.coefs_,
+            self.intercepts_,
+            mf_max_iter=self.mean_field_max_iter,
+            mf_tol=self.mean_field_tol,
+        )
+
+    def _exact_size(self):
+        return min(_parity_units([b.size for b in self.intercepts_]))
+
+    def _log_partition_exact(self, n_jobs):
+        return dbm_log_partition_exact(self.coefs_, self.intercepts_, n_jobs=n_jobs)
+
+    def _base_rate_biases(self):
+        """Log-odds of the smoothed training-data mean (AIS base model)."""
+        D = self.coefs_[0].shape[1]
+        count = getattr(self, "_data_count", 0)
+        total = getattr(self, "_data_sum", np.zeros(D))
+        p = (total + 1.0) / (count + 2.0)
+        return np.log(p) - np.log1p(-p)
+
+    def _annealing_path(self):
+        return DBMAnnealingPath(self.coefs_, self.intercepts_, self._base_rate_biases())
+
+    def _compute_log_partition(
+        self, method, n_betas, n_runs, init, n_burn, n_jobs, random_state
+    ):
+        if method != "reverse_ais":
+            return super()._compute_log_partition(
+                method, n_betas, n_runs, init, n_burn, n_jobs, random_state
+            )
+        # Reverse AIS starts from joint states of every even layer, which the
+        # visible-only sampler of the base class cannot provide.
+        seq = seed_sequence(random_state)
+        model = self._chain_model(_EvenStateChain)
+        if init is not None:
+            init = self._validate_eval_X(init)
+            check_unit_interval(init, "init", self)
+            init = init.toarray() if sp.issparse(init) else init
+            init = np.asarray(init, dtype=model.dtype)
+        x0 = run_chains(
+            model,
+            n_runs,
+            n_burn,
+            init=init,
+            n_jobs=n_jobs,
+            random_state=seq.spawn(1)[0],
+        )
+        path = self._annealing_path()
+        log_w = run_ais(
+            path,
+            ais_betas(n_betas)[::-1],
+            n_runs,
+            init=x0,
+            n_jobs=n_jobs,
+            random_state=seq,
+        )
+        info = ais_summary(log_w, path.log_z0, reverse=True)
+        info["log_w"] = log_w
+        info["log_mean_w"] = logmeanexp(log_w)
+        return info
+
+    def _params_digest(self):
+        return params_digest(*self.coefs_, *self.intercepts_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

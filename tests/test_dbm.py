@@ -1,0 +1,422 @@
+"""Tests of the deep Boltzmann machine against brute-force enumeration."""
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from joblib import parallel_backend
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import logsumexp
+from scipy.stats import chi2
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skebm._dbm import (
+    DBM,
+    DBMAnnealingPath,
+    _BottomRBM,
+    _EvenStateChain,
+    _parity_log_f,
+    _TopRBM,
+    dbm_activation,
+    dbm_log_partition_exact,
+)
+from skebm._partition import binary_states
+from skebm._rbm import BernoulliRBM
+from skebm._sampling import run_chains
+
+# False-failure probability of each goodness-of-fit test for an exact sampler.
+ALPHA = 1e-4
+
+
+# ----------------------------------------------------------------- helpers
+def random_params(sizes, scale=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.normal(0, scale, (sizes[k + 1], sizes[k])) for k in range(len(sizes) - 1)]
+    bs = [rng.normal(0, scale, s) for s in sizes]
+    return Ws, bs
+
+
+def energy(layers, Ws, bs):
+    """-E of each row; ``layers`` a list of (n, n_k) arrays."""
+    out = sum(x @ b for x, b in zip(layers, bs, strict=True))
+    for k, W in enumerate(Ws, start=1):
+        out = out + np.einsum("ni,ji,nj->n", layers[k - 1], W, layers[k])
+    return -out
+
+
+def all_states(sizes):
+    """Every joint configuration, split into layers, and -E of each."""
+    S = binary_states(0, 2 ** sum(sizes), sum(sizes))
+    return np.split(S, np.cumsum(sizes)[:-1], axis=1)
+
+
+def brute_force(Ws, bs):
+    sizes = [b.size for b in bs]
+    layers = all_states(sizes)
+    neg_e = -energy(layers, Ws, bs)
+    log_z = logsumexp(neg_e)
+    # log p(v) for every v, v indexed by its bits (bit i = unit i).
+    v_idx = layers[0] @ (2 ** np.arange(sizes[0]))
+    log_pv = (
+        np.array([logsumexp(neg_e[v_idx == i]) for i in range(2 ** sizes[0])]) - log_z
+    )
+    return layers, neg_e, log_z, log_pv
+
+
+def fitted_dbm(Ws, bs, **params):
+    """A DBM whose parameters are set to ``Ws``, ``bs``."""
+    sizes = [b.size for b in bs]
+    rng = np.random.default_rng(0)
+    X = (rng.random((10, sizes[0])) < 0.5).astype(np.float64)
+    model = DBM(
+        tuple(sizes[1:]), n_iter=0, pretrain=False, random_state=0, **params
+    ).fit(X)
+    model.coefs_ = [np.array(W, dtype=np.float64) for W in Ws]
+    model.intercepts_ = [np.array(b, dtype=np.float64) for b in bs]
+    return model
+
+
+def digits_binary():
+    from sklearn.datasets import load_digits
+
+    return (load_digits().data > 7).astype(np.float64)
+
+
+def chi_square_pvalue(counts, probs):
+    """Pearson goodness-of-fit p-value; cells expecting < 5 are pooled."""
+    n = counts.sum()
+    expected = n * probs
+    small = expected < 5
+    obs = np.append(counts[~small], counts[small].sum())
+    exp = np.append(expected[~small], expected[small].sum())
+    if exp[-1] == 0:
+        obs, exp = obs[:-1], exp[:-1]
+    stat = np.sum((obs - exp) ** 2 / exp)
+    return chi2.sf(stat, obs.size - 1)
+
+
+# ------------------------------------------------------ exact quantities
+@pytest.mark.parametrize("sizes", [(5, 4, 3), (3, 5, 4), (4, 3, 2, 3), (3, 4)])
+def test_log_partition_free_energy_and_likelihood_exact(sizes):
+    Ws, bs = random_params(sizes, seed=len(sizes))
+    _, _, log_z, log_pv = brute_force(Ws, bs)
+    assert_allclose(dbm_log_partition_exact(Ws, bs), log_z, rtol=1e-12)
+    model = fitted_dbm(Ws, bs)
+    assert model.log_partition(method="exact") == pytest.approx(log_z, rel=1e-12)
+    V = binary_states(0, 2 ** sizes[0], sizes[0])
+    assert_allclose(model.log_likelihood(V, method="exact"), log_pv, atol=1e-10)
+    assert_allclose(model.free_energy(V), -(log_pv + log_z), atol=1e-10)
+    # Probabilities sum to one.
+    assert logsumexp(log_pv) == pytest.approx(0.0, abs=1e-10)
+
+
+def test_parity_marginal_matches_brute_force():
+    sizes = (5, 4, 3)
+    Ws, bs = random_params(sizes, seed=3)
+    layers, neg_e, _, _ = brute_force(Ws, bs)
+    # Marginal of the even layers (v, h2) with h1 summed out analytically.
+    even = np.concatenate([layers[0], layers[2]], axis=1)
+    idx = even @ (2 ** np.arange(8))
+    expected = np.array([logsumexp(neg_e[idx == i]) for i in range(256)])
+    got = _parity_log_f(binary_states(0, 256, 8), Ws, bs, 0)
+    assert_allclose(got, expected, atol=1e-10)
+
+
+def test_conditionals_match_enumeration():
+    sizes = (5, 4, 3)
+    Ws, bs = random_params(sizes, seed=4)
+    rng = np.random.default_rng(0)
+    layers = [(rng.random((7, s)) < 0.5).astype(float) for s in sizes]
+    for k, size in enumerate(sizes):
+        act = dbm_activation(layers, Ws, bs, k)
+        for j in range(size):
+            on = [x.copy() for x in layers]
+            off = [x.copy() for x in layers]
+            on[k][:, j], off[k][:, j] = 1.0, 0.0
+            # log p(x_kj = 1 | rest) - log p(x_kj = 0 | rest) = E(off) - E(on)
+            log_odds = energy(off, Ws, bs) - energy(on, Ws, bs)
+            assert_allclose(act[:, j], log_odds, atol=1e-12)
+
+
+def test_mean_field_bound_below_exact_log_likelihood():
+    sizes = (5, 4, 3)
+    for seed in range(3):
+        Ws, bs = random_params(sizes, seed=10 + seed)
+        _, _, _, log_pv = brute_force(Ws, bs)
+        model = fitted_dbm(Ws, bs, mean_field_max_iter=50, mean_field_tol=1e-10)
+        V = binary_states(0, 32, 5)
+        bound = model.score_samples(V)
+        assert np.all(bound <= log_pv + 1e-10)
+        # ... and not vacuous: mean-field is close on a model this small.
+        assert np.mean(log_pv - bound) < 1.0
+
+
+def test_one_hidden_layer_is_an_rbm():
+    X = digits_binary()
+    rbm = BernoulliRBM(n_components=10, n_iter=3, random_state=0).fit(X)
+    dbm = DBM((10,), n_iter=0, pretrain=False, random_state=0).fit(X)
+    dbm.coefs_ = [rbm.components_.copy()]
+    dbm.intercepts_ = [rbm.intercept_visible_.copy(), rbm.intercept_hidden_.copy()]
+    log_z = rbm.log_partition(method="exact")
+    assert dbm.log_partition(method="exact") == pytest.approx(log_z, rel=1e-12)
+    assert_allclose(dbm.free_energy(X[:50]), rbm.free_energy(X[:50]), rtol=1e-10)
+    ll = rbm.log_likelihood(X[:50])
+    assert_allclose(dbm.log_likelihood(X[:50]), ll, rtol=1e-10)
+    # The mean-field posterior of a single hidden layer is exact.
+    assert_allclose(dbm.score_samples(X[:50]), ll, rtol=1e-10)
+    assert_allclose(dbm.transform(X[:50]), rbm.transform(X[:50]), rtol=1e-12)
+    # The odd/even sweep is the RBM's h -> v step: identical random streams.
+    for init in (None, X[:7]):
+        kw = {"n_steps": 20, "init": init, "random_state": 3}
+        assert_array_equal(dbm.sample(40, **kw), rbm.sample(40, **kw))
+        assert_array_equal(
+            dbm.sample(40, probabilities=True, **kw),
+            rbm.sample(40, probabilities=True, **kw),
+        )
+
+
+# --------------------------------------------------------- sampling
+def test_gibbs_sampler_matches_exact_joint():
+    sizes = (5, 4, 3)
+    Ws, bs = random_params(sizes, seed=5)
+    layers, neg_e, _, log_pv = brute_force(Ws, bs)
+    model = fitted_dbm(Ws, bs)
+    # Visible marginal through the public sampler. 100 sweeps: this 12-unit
+    # model mixes in a handful, so the bias is far below the test's power.
+    n = 20000
+    v = model.sample(n, n_steps=100, random_state=0)
+    counts = np.bincount((v @ (2 ** np.arange(5))).astype(int), minlength=32)
+    assert chi_square_pvalue(counts, np.exp(log_pv)) > ALPHA
+    # Joint of the even layers (v, h2) from the chains' full states.
+    idx = np.concatenate([layers[0], layers[2]], axis=1) @ (2 ** np.arange(8))
+    log_p = np.array([logsumexp(neg_e[idx == i]) for i in range(256)])
+    p = np.exp(log_p - logsumexp(log_p))
+    chain = model._chain_model(_EvenStateChain)
+    states = run_chains(chain, 40000, 60, random_state=1)
+    counts = np.bincount((states @ (2 ** np.arange(8))).astype(int), minlength=256)
+    assert chi_square_pvalue(counts, p) > ALPHA
+
+
+def test_sample_n_jobs_invariant_and_shapes():
+    model = fitted_dbm(*random_params((6, 4, 3), seed=6))
+    a = model.sample(100, n_steps=10, random_state=0, n_jobs=1)
+    # Threads: the same blocks and seeds as processes, without their start-up.
+    with parallel_backend("threading"):
+        b = model.sample(100, n_steps=10, random_state=0, n_jobs=2)
+    assert_array_equal(a, b)
+    assert a.shape == (100, 6)
+    assert set(np.unique(a)) <= {0.0, 1.0}
+    c = model.sample(5, n_steps=10, thin=5, random_state=0)
+    assert c.shape == (5, 2, 6)
+
+
+# --------------------------------------------------------------- AIS
+@pytest.fixture(scope="module")
+def trained_models():
+    X = digits_binary()
+    # Trained long enough for weights ~1.5 and a clearly non-trivial log Z.
+    kw = {"n_iter": 20, "pretrain_n_iter": 10, "learning_rate": 0.05, "random_state": 0}
+    return X, DBM((12, 8), **kw).fit(X), DBM((10, 8, 6), **kw).fit(X)
+
+
+def test_annealing_path_endpoints():
+    sizes = (4, 3, 2, 3)
+    Ws, bs = random_params(sizes, seed=7)
+    b_base = np.random.default_rng(0).normal(size=4)
+    path = DBMAnnealingPath(Ws, bs, b_base)
+    states = binary_states(0, 2**9, 9)  # (v, h2): 4 + 2 units
+    states = states[:, :6]
+    state = path.from_visible(states)
+    log_f1 = _parity_log_f(states, Ws, bs, 0)
+    # At beta = 0 the units are independent: log f_0 sums to log Z_0.
+    base_bs = [b_base] + bs[1:]
+    log_f0 = _parity_log_f(states, [np.zeros_like(W) for W in Ws], base_bs, 0)
+    assert_allclose(path.delta_log_f(state, 0.0, 1.0), log_f1 - log_f0, atol=1e-10)
+    uniq = binary_states(0, 2**6, 6)
+    log_z0 = logsumexp(_parity_log_f(uniq, [np.zeros_like(W) for W in Ws], base_bs, 0))
+    assert path.log_z0 == pytest.approx(log_z0, rel=1e-12)
+    with pytest.raises(ValueError, match="needs every even layer"):
+        path.from_visible(states[:, :4])
+
+
+# Tolerance fixed before the first run: 0.1 nat, several times the spread of
+# the log of a mean of 100 importance weights with ESS close to 100 on models
+# of this size, and the accuracy the DBM benchmark needs.
+AIS_TOL = 0.1
+
+
+@pytest.mark.parametrize("which", [1, 2])
+def test_ais_agrees_with_exact_on_trained_model(trained_models, which):
+    model = trained_models[which]
+    exact = model.log_partition(method="exact")
+    for method in ("ais", "reverse_ais"):
+        est = model.log_partition(method=method, n_betas=2000, random_state=0)
+        assert abs(est - exact) < AIS_TOL, (method, est, exact)
+
+
+def test_score_samples_uses_cached_log_partition(trained_models):
+    X, model, _ = trained_models
+    model = pickle.loads(pickle.dumps(model))
+    model.set_params(log_partition_params={"method": "ais", "n_betas": 500})
+    s1 = model.score_samples(X[:20])
+    info = model.log_partition_info_
+    assert info["settings"]["method"] == "ais"
+    assert info["settings"]["n_betas"] == 500
+    # The seed is fixed per fitted model: the cached value is reused as is.
+    assert_allclose(model.score_samples(X[:20]), s1, rtol=1e-12)
+    assert model.log_partition_info_ is info
+    # A user-chosen AIS run is reused by score_samples.
+    log_z = model.log_partition(method="ais", n_betas=800, n_runs=30, random_state=1)
+    s2 = model.score_samples(X[:20])
+    assert_allclose(s1 + info["log_z"] - log_z, s2, rtol=1e-12)
+    model.set_params(log_partition_params={"method": "exact"})
+    exact = model.score_samples(X[:20])
+    assert_allclose(exact, s1 + info["log_z"] - model.log_partition(), rtol=1e-12)
+
+
+# ---------------------------------------------------------- training
+def prototype_data(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    protos = np.array(
+        [[1, 1, 1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 0, 1, 0]],
+        dtype=float,
+    )
+    X = protos[rng.integers(0, 3, n)]
+    return np.abs(X - (rng.random(X.shape) < 0.05))
+
+
+@pytest.mark.parametrize("pretrain", [False, True])
+def test_training_raises_exact_log_likelihood(pretrain):
+    # Three noisy prototypes on 8 bits: the best model reaches about -2.7
+    # nats, independent units (the initial model) about -5.
+    X = prototype_data()
+    kw = {
+        "pretrain": pretrain,
+        "pretrain_n_iter": 30,
+        "learning_rate": 0.05,
+        "batch_size": 20,
+        "n_chains": 50,
+        "random_state": 0,
+    }
+    before = DBM((6, 4), n_iter=0, **{**kw, "pretrain": False}).fit(X)
+    after = DBM((6, 4), n_iter=60, **kw).fit(X)
+    ll_before = before.log_likelihood(X).mean()
+    ll_after = after.log_likelihood(X).mean()
+    assert ll_after > ll_before + 1.5
+    assert after.score(X) <= ll_after
+
+
+def test_fit_equals_partial_fit():
+    X = prototype_data(100)
+    kw = {"pretrain": False, "batch_size": 25, "random_state": 0}
+    a = DBM((5, 3), n_iter=2, **kw).fit(X)
+    b = DBM((5, 3), **kw)
+    for _ in range(2):
+        b.partial_fit(X)
+    for x, y in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_, strict=True):
+        assert_allclose(x, y, rtol=1e-12)
+    for x, y in zip(a.particles_, b.particles_, strict=True):
+        assert_array_equal(x, y)
+    assert b.partial_fit(X) is b
+
+
+def test_sparse_equals_dense():
+    X = prototype_data(80)
+    kw = {"n_iter": 2, "pretrain_n_iter": 2, "batch_size": 20, "random_state": 0}
+    dense = DBM((5, 3), **kw).fit(X)
+    for fmt in ("csr", "csc", "coo"):
+        Xs = sp.csr_matrix(X).asformat(fmt)
+        sparse = DBM((5, 3), **kw).fit(Xs)
+        for x, y in zip(dense.coefs_, sparse.coefs_, strict=True):
+            assert_allclose(x, y, rtol=1e-10, atol=1e-12)
+        assert_allclose(sparse.transform(Xs), dense.transform(X), rtol=1e-10)
+        assert_allclose(sparse.score_samples(Xs), dense.score_samples(X), rtol=1e-10)
+        assert_allclose(sparse.free_energy(Xs), dense.free_energy(X), rtol=1e-10)
+
+
+def test_float32_preserved_and_close_to_float64():
+    X = prototype_data(80)
+    kw = {"n_iter": 2, "pretrain_n_iter": 2, "batch_size": 20, "random_state": 0}
+    m64 = DBM((5, 3), **kw).fit(X)
+    m32 = DBM((5, 3), **kw).fit(X.astype(np.float32))
+    assert all(W.dtype == np.float32 for W in m32.coefs_ + m32.intercepts_)
+    assert all(x.dtype == np.float32 for x in m32.particles_)
+    assert m32.transform(X.astype(np.float32)).dtype == np.float32
+    assert m32.sample(3, n_steps=2, random_state=0).dtype == np.float32
+    # Same random stream: the fits differ by float32 rounding only.
+    for x, y in zip(m32.coefs_, m64.coefs_, strict=True):
+        assert_allclose(x, y, atol=1e-3)
+
+
+def test_transform_layers_and_feature_names():
+    X = prototype_data(60)
+    model = DBM((5, 3), n_iter=1, pretrain_n_iter=1, random_state=0).fit(X)
+    assert model.transform(X).shape == (60, 3)
+    names = model.get_feature_names_out()
+    assert list(names) == [f"dbm{i}" for i in range(3)]
+    model.set_params(transform_layers="all")
+    h = model.transform(X)
+    assert h.shape == (60, 8)
+    assert len(model.get_feature_names_out()) == 8
+    model.set_params(transform_layers="top")
+    assert_allclose(h[:, 5:], model.transform(X))
+    # Each row's mean-field solution does not depend on the other rows.
+    assert_allclose(model.transform(X[3:4]), model.transform(X)[3:4], rtol=1e-12)
+
+
+def test_pretraining_doubling_trick():
+    X = prototype_data(60)
+    kw = {"n_components": 4, "n_iter": 2, "random_state": 0}
+    bottom = _BottomRBM(**kw).fit(X)
+    W, c = bottom.components_, bottom.intercept_hidden_
+    assert_allclose(bottom.transform(X), 1 / (1 + np.exp(-(2 * X @ W.T + c))))
+    top = _TopRBM(**kw).fit(X)
+    W, c = top.components_, top.intercept_hidden_
+    assert_allclose(top.transform(X), 1 / (1 + np.exp(-(X @ W.T + c))))
+    # Composition: 3 layers, the middle weights halved, shared biases averaged.
+    model = DBM((4, 3, 2), n_iter=0, pretrain_n_iter=2, random_state=0).fit(X)
+    assert [W.shape for W in model.coefs_] == [(4, 8), (3, 4), (2, 3)]
+    assert [b.shape for b in model.intercepts_] == [(8,), (4,), (3,), (2,)]
+
+
+def test_verbose_output(capsys):
+    X = prototype_data(40)
+    DBM((4, 3), n_iter=2, pretrain_n_iter=1, verbose=1, random_state=0).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    assert re.match(r"\[DBM\] Pretrained layer 1 \(BottomRBM\), time = ", out[0])
+    assert re.match(
+        r"\[DBM\] Iteration 2, mean-field bound \+ log Z = -?\d+\.\d\d, "
+        r"time = \d+\.\d\ds",
+        out[-1],
+    )
+
+
+# ------------------------------------------------------------ bad input
+def test_bad_input():
+    X = prototype_data(20)
+    with pytest.raises(ValueError, match=r"must contain probabilities in \[0, 1\]"):
+        DBM((3,), n_iter=1).fit(X - 0.5)
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be a positive"):
+        DBM(()).fit(X)
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be a positive"):
+        DBM((3, 0)).fit(X)
+    with pytest.raises(InvalidParameterError, match="learning_rate"):
+        DBM((3,), learning_rate=-1.0).fit(X)
+    with pytest.raises(InvalidParameterError, match="transform_layers"):
+        DBM((3,), transform_layers="middle").fit(X)
+    with pytest.raises(NotFittedError):
+        DBM((3,)).transform(X)
+    with pytest.raises(NotFittedError):
+        DBM((3,)).sample(2)
+    model = DBM((3, 2), n_iter=1, pretrain_n_iter=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        model.transform(X[:, :5])
+    with pytest.raises(ValueError, match=r"must contain probabilities in \[0, 1\]"):
+        model.partial_fit(X + 1.0)
+    with pytest.raises(ValueError, match=r"init must contain probabilities"):
+        model.sample(2, init=X - 1.0)
+    with pytest.raises(ValueError, match="n_samples must be an integer"):
+        model.sample(0)
