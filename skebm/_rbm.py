@@ -396,9 +396,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 self.pt_swap_rate_ = rate if np.isnan(prev) else 0.95 * prev + 0.05 * rate
             v_chain = self._pt_v[:m]
         # Statistics are sums over the minibatch; folding lr / B into them
-        # leaves a single pass over the weights.
+        # lets the plain update happen inside the gradient product.
         scale = lr / B
-        G, h_next, h_pos_mean = cd_statistics_(
+        plain = not (self.momentum or self._offsets is not None)
+        if plain and self.weight_decay:
+            theta[:-1, :-1] *= theta.dtype.type(1.0 - lr * self.weight_decay)
+        G, gb, h_next, h_pos_mean = cd_statistics_(
             self._ws,
             theta,
             v_pos,
@@ -407,36 +410,48 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             v_chain=v_chain,
             n_steps=self.n_gibbs_steps,
             scale=scale,
+            accumulate=plain,
         )
         if persistent:
             self.h_samples_ = h_next
-        if self._offsets is not None:
-            center_statistics_(G, *self._offsets, scale)
-            mu, lam = self._offsets
-            nu = self.centering_rate
-            mu *= 1 - nu
-            mu += nu * np.asarray(v_pos.mean(axis=0), dtype=mu.dtype).ravel()
-            lam *= 1 - nu
-            lam += nu * h_pos_mean
+        H = theta.shape[0] - 1
+        if plain:
+            gb *= scale
+            theta[H, :-1] += gb
         else:
-            G[-1] *= scale  # the visible-bias row comes unscaled (exact sums)
+            if self._offsets is not None:
+                db = center_statistics_(G, gb, *self._offsets, scale)
+                self._move_offsets(v_pos, h_pos_mean)
+            else:
+                db = gb * scale
+            if self.weight_decay:
+                G[:, :-1] -= theta.dtype.type(lr * self.weight_decay) * theta[:H, :-1]
+            if self.momentum:
+                if self._velocity is None:
+                    self._velocity = np.zeros_like(theta)
+                vel = self._velocity
+                vel *= self.momentum
+                vel[:H] += G
+                vel[H, :-1] += db
+                theta += vel
+            else:
+                theta[:H] += G
+                theta[H, :-1] += db
         if self.sparsity_cost:
             q = self._sparsity_q
             self._sparsity_q = h_pos_mean if q is None else 0.9 * q + 0.1 * h_pos_mean
-            G[:-1, -1] += lr * self.sparsity_cost * (
+            theta[:H, -1] += lr * self.sparsity_cost * (
                 self.sparsity_target - self._sparsity_q
             )
-        if self.weight_decay:
-            H, D = self.components_.shape
-            G[:H, :D] -= theta.dtype.type(lr * self.weight_decay) * self.components_
-        if self.momentum:
-            if self._velocity is None:
-                self._velocity = np.zeros_like(theta)
-            self._velocity *= self.momentum
-            self._velocity += G
-            theta += self._velocity
-        else:
-            theta += G
+
+    def _move_offsets(self, v_pos, h_pos_mean):
+        """Moving averages of the centering offsets."""
+        mu, lam = self._offsets
+        nu = self.centering_rate
+        mu *= 1 - nu
+        mu += nu * np.asarray(v_pos.mean(axis=0), dtype=mu.dtype).ravel()
+        lam *= 1 - nu
+        lam += nu * h_pos_mean
 
     def _track_data(self, X):
         self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()

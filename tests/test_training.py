@@ -117,10 +117,12 @@ def test_centered_step_is_the_gradient_step_of_the_centered_model():
     ref = (W_new, b_tilde - W_new.T @ lam, c_tilde - W_new @ mu)
 
     gW, gb, gc = rbm_exact_gradient(X, W, b, c)
-    G = np.zeros((4, 6))
-    G[:3, :5], G[:3, 5], G[3, :5] = eta * gW, eta * gc, gb  # last row unscaled
-    center_statistics_(G, mu, lam, eta)
-    theta = augmented_parameters(W, b, c) + G
+    G = np.zeros((3, 6))
+    G[:, :5], G[:, 5] = eta * gW, eta * gc  # gb stays unscaled
+    db = center_statistics_(G, gb, mu, lam, eta)
+    theta = augmented_parameters(W, b, c)
+    theta[:3] += G
+    theta[3, :5] += db
     assert_allclose(theta[:3, :5], ref[0], rtol=1e-12)
     assert_allclose(theta[3, :5], ref[1], rtol=1e-12, atol=1e-12)
     assert_allclose(theta[:3, 5], ref[2], rtol=1e-12, atol=1e-12)
