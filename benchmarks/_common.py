@@ -29,8 +29,16 @@ def synthetic_binary(n, d, density, seed=0, dtype=np.float64):
 def table(rows, header):
     """Print rows (lists) as an aligned Markdown table."""
     widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
-    line = "| " + " | ".join(str(h).ljust(w) for h, w in zip(header, widths)) + " |"
+    line = (
+        "| "
+        + " | ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=False))
+        + " |"
+    )
     print(line)
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+        print(
+            "| "
+            + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False))
+            + " |"
+        )

@@ -50,7 +50,9 @@ def train_exact(X, H, steps, lr, seed=0):
     Hs = binary_states(0, 2**H, H)
     vel = [np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)]
     for _ in range(steps):
-        for v, g, prm in zip(vel, exact_gradient(X, W, b, c, Hs), (W, b, c)):
+        for v, g, prm in zip(
+            vel, exact_gradient(X, W, b, c, Hs), (W, b, c), strict=False
+        ):
             v *= 0.9
             v += lr * g
             prm += v
@@ -103,11 +105,16 @@ def main():
                 m = BernoulliRBM(**common, **extra, random_state=seed).fit(X_train)
             secs.append(time.perf_counter() - t)
             lls.append(
-                test_ll(m.components_, m.intercept_visible_, m.intercept_hidden_, X_test)
+                test_ll(
+                    m.components_, m.intercept_visible_, m.intercept_hidden_, X_test
+                )
             )
         rows.append((name, np.mean(lls), np.std(lls), np.mean(secs)))
-        print(f"{name:28s} {np.mean(lls):8.3f} +- {np.std(lls):.3f}  {np.mean(secs):.1f}s",
-              flush=True)
+        print(
+            f"{name:28s} {np.mean(lls):8.3f} +- {np.std(lls):.3f} "
+            f"{np.mean(secs):.1f}s",
+            flush=True,
+        )
     t = time.perf_counter()
     W, b, c = train_exact(X_train, H, args.exact_steps, lr=0.05)
     ref = test_ll(W, b, c, X_test)
@@ -119,7 +126,9 @@ def main():
         f"\n{args.epochs} epochs, batch {args.batch_size}, learning rate {args.lr}, "
         f"{H} hidden units, mean over {args.seeds} seeds; exact log Z\n"
     )
-    print("| method | exact test log-likelihood (nats) | gap to exact-gradient | fit s |")
+    print(
+        "| method | exact test log-likelihood (nats) | gap to exact-gradient | fit s |"
+    )
     print("|---|---|---|---|")
     for name, ll, sd, s in rows:
         print(f"| {name} | {ll:.2f} ± {sd:.2f} | {ll - ref:+.2f} | {s:.1f} |")

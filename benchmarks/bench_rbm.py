@@ -78,8 +78,10 @@ def fit_section(args):
                             bare = bare_products_epoch(X, H, B, dtype)
                             t = alternate(
                                 {
-                                    "sklearn": lambda: SkRBM(**kw).fit(X),
-                                    "skebm": lambda: BernoulliRBM(**kw).fit(X),
+                                    "sklearn": lambda kw=kw, X=X: SkRBM(**kw).fit(X),
+                                    "skebm": lambda kw=kw, X=X: BernoulliRBM(**kw).fit(
+                                        X
+                                    ),
                                     "bare": bare,
                                 },
                                 args.repeats,
@@ -129,8 +131,8 @@ def pl_section(args):
     n = 200 if args.quick else 1000
     X = synthetic_binary(n, 784, 0.13, dtype=np.float32)
     rbm = BernoulliRBM(n_components=500, n_iter=0, random_state=0).fit(X)
-    rbm.components_ = np.random.default_rng(0).normal(0, 0.1, (500, 784)).astype(
-        np.float32
+    rbm.components_ = (
+        np.random.default_rng(0).normal(0, 0.1, (500, 784)).astype(np.float32)
     )
     elems = n * 784 * 500
     chunk = 2**22
@@ -148,7 +150,10 @@ def pl_section(args):
     for threads in (1, 2):
         with threadpool_limits(threads):
             t = alternate(
-                {"exact PL": lambda: pseudo_likelihood(X, *args_), "bare softplus": bare},
+                {
+                    "exact PL": lambda: pseudo_likelihood(X, *args_),
+                    "bare softplus": bare,
+                },
                 args.repeats,
             )
         rows.append(
@@ -195,7 +200,8 @@ rbm = BernoulliRBM(n_components=256, batch_size=B, n_iter=1, random_state=0).fit
 fit_s = time.perf_counter() - t
 t = time.perf_counter(); H = rbm.transform(X[:20000]); tr_s = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-print(f"{X.nnz} {X.data.nbytes + X.indices.nbytes + X.indptr.nbytes} {fit_s:.1f} {tr_s:.2f} {peak:.2f}")
+nbytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+print(f"{X.nnz} {nbytes} {fit_s:.1f} {tr_s:.2f} {peak:.2f}")
 """
 
 
@@ -256,7 +262,8 @@ def main():
         t = time.time()
         {"fit": fit_section, "pl": pl_section, "sparse": sparse_section}[section](args)
         print(f"({section}: {time.time() - t:.0f} s)")
-    print(f"peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GB")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"peak RSS of this process {peak:.2f} GB")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ print("best:", grid.best_params_, f"pseudo-log-likelihood {grid.best_score_:.2f}
 res = grid.cv_results_
 fig, ax = plt.subplots(figsize=(6, 4))
 for method in ("cd", "pcd"):
-    for lr, style in zip((0.02, 0.1), ("--", "-")):
+    for lr, style in zip((0.02, 0.1), ("--", "-"), strict=False):
         sel = [
             i
             for i, p in enumerate(res["params"])

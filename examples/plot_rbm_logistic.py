@@ -18,7 +18,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import classification_report
@@ -52,7 +51,10 @@ model = Pipeline(
     ]
 ).fit(X_train, y_train)
 raw = Pipeline(
-    [("scale", MinMaxScaler()), ("logistic", LogisticRegression(C=100.0, max_iter=3000))]
+    [
+        ("scale", MinMaxScaler()),
+        ("logistic", LogisticRegression(C=100.0, max_iter=3000)),
+    ]
 ).fit(X_train, y_train)
 
 print("Logistic regression on RBM features:\n")
@@ -62,7 +64,7 @@ print(classification_report(y_test, raw.predict(X_test), digits=3))
 
 # %%
 fig, axes = plt.subplots(10, 10, figsize=(5, 5.4))
-for ax, w in zip(axes.flat, rbm.components_):
+for ax, w in zip(axes.flat, rbm.components_, strict=False):
     ax.imshow(w.reshape(8, 8), cmap="RdBu_r", interpolation="nearest")
     ax.set_axis_off()
 fig.suptitle(

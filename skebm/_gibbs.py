@@ -321,8 +321,9 @@ def cd_statistics_(
     if accumulate:
         # theta[:H]^T (F-contiguous view) += Vs^T Hs, in place in BLAS
         gemm = _gemm(dtype)
-        gemm(1.0, Vs.T, Hs.T, beta=1.0, c=theta.T[:, :H], trans_b=True,
-             overwrite_c=True)
+        gemm(
+            1.0, Vs.T, Hs.T, beta=1.0, c=theta.T[:, :H], trans_b=True, overwrite_c=True
+        )
         target = theta[:H]
         G = None
     else:

@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
 from sklearn.utils import gen_even_slices
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._base import (
     BoltzmannBase,
@@ -393,7 +393,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 self._pt_parity ^= 1
                 # swap acceptance, smoothed over updates
                 prev = self.pt_swap_rate_
-                self.pt_swap_rate_ = rate if np.isnan(prev) else 0.95 * prev + 0.05 * rate
+                self.pt_swap_rate_ = (
+                    rate if np.isnan(prev) else 0.95 * prev + 0.05 * rate
+                )
             v_chain = self._pt_v[:m]
         # Statistics are sums over the minibatch; folding lr / B into them
         # lets the plain update happen inside the gradient product.
@@ -440,8 +442,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if self.sparsity_cost:
             q = self._sparsity_q
             self._sparsity_q = h_pos_mean if q is None else 0.9 * q + 0.1 * h_pos_mean
-            theta[:H, -1] += lr * self.sparsity_cost * (
-                self.sparsity_target - self._sparsity_q
+            theta[:H, -1] += (
+                lr * self.sparsity_cost * (self.sparsity_target - self._sparsity_q)
             )
 
     def _move_offsets(self, v_pos, h_pos_mean):

@@ -123,16 +123,21 @@ def run_chains(
     starts = np.cumsum([0] + sizes)
     if init is not None:
         rows = np.arange(n_samples) % init.shape[0]
-        blocks_v0 = [init[rows[s:e]] for s, e in zip(starts[:-1], starts[1:])]
+        blocks_v0 = [
+            init[rows[s:e]] for s, e in zip(starts[:-1], starts[1:], strict=False)
+        ]
     else:
         blocks_v0 = [None] * len(sizes)
     jobs = (
         delayed(_run_block)(model, n, n_steps, v0, thin, probabilities, seed)
-        for n, v0, seed in zip(sizes, blocks_v0, seeds)
+        for n, v0, seed in zip(sizes, blocks_v0, seeds, strict=False)
     )
     if len(sizes) == 1:
-        parts = [_run_block(model, sizes[0], n_steps, blocks_v0[0], thin,
-                            probabilities, seeds[0])]
+        parts = [
+            _run_block(
+                model, sizes[0], n_steps, blocks_v0[0], thin, probabilities, seeds[0]
+            )
+        ]
     else:
         parts = Parallel(n_jobs=n_jobs)(jobs)
     return np.concatenate(parts, axis=0)
@@ -171,12 +176,15 @@ def run_ais(path, betas, n_runs, *, init=None, n_jobs=None, random_state=None):
     sizes = chain_blocks(n_runs)
     seeds = seed_sequence(random_state).spawn(len(sizes))
     starts = np.cumsum([0] + sizes)
-    v0s = [None if init is None else init[s:e] for s, e in zip(starts[:-1], starts[1:])]
+    v0s = [
+        None if init is None else init[s:e]
+        for s, e in zip(starts[:-1], starts[1:], strict=False)
+    ]
     if len(sizes) == 1:
         parts = [_ais_block(path, betas, sizes[0], v0s[0], seeds[0])]
     else:
         parts = Parallel(n_jobs=n_jobs)(
             delayed(_ais_block)(path, betas, n, v0, seed)
-            for n, v0, seed in zip(sizes, v0s, seeds)
+            for n, v0, seed in zip(sizes, v0s, seeds, strict=False)
         )
     return np.concatenate(parts)

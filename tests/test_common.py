@@ -38,7 +38,7 @@ _DOMAIN = "the check fits on data outside the units' domain, which is rejected"
 
 
 def _xfails(names):
-    return {name: _DOMAIN for name in names}
+    return dict.fromkeys(names, _DOMAIN)
 
 
 _COMMON_DOMAIN = [

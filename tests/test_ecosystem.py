@@ -1,4 +1,4 @@
-"""skebm inside scikit-learn workflows: model selection, pipelines, persistence, dask."""
+"""skebm in scikit-learn workflows: model selection, pipelines, persistence, dask."""
 
 import io
 import pickle
@@ -91,9 +91,12 @@ def test_dask_cluster_runs_grid_search_sample_and_ais():
     rbm = BernoulliRBM(n_components=8, n_iter=2, random_state=0).fit(X_SMALL)
     local_samples = rbm.sample(80, n_steps=5, random_state=1, n_jobs=1)
     local_ais = rbm.log_partition(method="ais", n_betas=50, n_runs=70, random_state=2)
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         with joblib.parallel_backend("dask"):
             grid = GridSearchCV(
                 BernoulliRBM(n_components=4, n_iter=1, random_state=0),
@@ -102,9 +105,7 @@ def test_dask_cluster_runs_grid_search_sample_and_ais():
             ).fit(X_SMALL)
             samples = rbm.sample(80, n_steps=5, random_state=1)
             del rbm.log_partition_info_
-            ais = rbm.log_partition(
-                method="ais", n_betas=50, n_runs=70, random_state=2
-            )
+            ais = rbm.log_partition(method="ais", n_betas=50, n_runs=70, random_state=2)
     assert len(grid.cv_results_["params"]) == 2
     assert_array_equal(samples, local_samples)
     assert ais == local_ais

@@ -29,8 +29,9 @@ def digits_rbm16():
 )
 def test_exact_log_partition_matches_enumeration_of_both_layers(D, H, scale):
     rbm = tiny_rbm(D=D, H=H, scale=scale, seed=D * H)
-    assert_allclose(rbm.log_partition(method="exact"), rbm_log_z(*params(rbm)),
-                    rtol=1e-12)
+    assert_allclose(
+        rbm.log_partition(method="exact"), rbm_log_z(*params(rbm)), rtol=1e-12
+    )
 
 
 def test_exact_log_partition_chunked_and_parallel_is_identical(monkeypatch):
@@ -90,8 +91,12 @@ def test_reverse_ais_gives_an_upper_estimate(digits_rbm16):
     exact = digits_rbm16.log_partition(method="exact")
     fwd = digits_rbm16.log_partition(method="ais", n_betas=2000, random_state=3)
     rev = digits_rbm16.log_partition(
-        method="reverse_ais", n_betas=2000, init=X_BIN[:100], n_burn=200,
-        random_state=3, return_details=True,
+        method="reverse_ais",
+        n_betas=2000,
+        init=X_BIN[:100],
+        n_burn=200,
+        random_state=3,
+        return_details=True,
     )
     assert abs(rev["log_z"] - exact) < 0.2
     # the sandwich: the forward estimate is low, the reverse one high, on average;
@@ -100,7 +105,9 @@ def test_reverse_ais_gives_an_upper_estimate(digits_rbm16):
 
 
 def test_ais_is_n_jobs_invariant(digits_rbm16):
-    kw = dict(method="ais", n_betas=300, n_runs=70, random_state=11, return_details=True)
+    kw = dict(
+        method="ais", n_betas=300, n_runs=70, random_state=11, return_details=True
+    )
     a = digits_rbm16.log_partition(n_jobs=1, **kw)
     b = digits_rbm16.log_partition(n_jobs=2, **kw)
     c = digits_rbm16.log_partition(n_jobs=-1, **kw)
@@ -115,7 +122,10 @@ def test_log_partition_cache(digits_rbm16):
     assert rbm.log_partition(method="ais", n_betas=200, random_state=5) == first
     assert rbm.log_partition_info_ is info  # reused
     assert info["settings"] == {
-        "method": "ais", "n_betas": 200, "n_runs": 100, "random_state": 5
+        "method": "ais",
+        "n_betas": 200,
+        "n_runs": 100,
+        "random_state": 5,
     }
     clone = BernoulliRBM(**rbm.get_params()).fit(X_BIN[:100])
     clone.log_partition(method="exact")
@@ -128,7 +138,9 @@ def test_ais_summary_interval_and_ess():
     log_w = np.log(np.array([1.0, 1.0, 1.0, 1.0]))
     s = ais_summary(log_w, 2.0)
     assert s["log_z"] == pytest.approx(2.0) and s["ess"] == pytest.approx(4.0)
-    assert s["log_z_low"] == pytest.approx(2.0) and s["log_z_high"] == pytest.approx(2.0)
+    assert s["log_z_low"] == pytest.approx(2.0) and s["log_z_high"] == pytest.approx(
+        2.0
+    )
     s = ais_summary(np.log([1.0, 3.0]), 0.0)
     mean, band = 2.0, 3 * 1.0 / np.sqrt(2)
     assert s["log_z_high"] == pytest.approx(np.log(mean + band))

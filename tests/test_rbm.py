@@ -13,7 +13,7 @@ from sklearn.exceptions import NotFittedError
 
 from skebm import BernoulliRBM
 from skebm._gibbs import rbm_cd_gradient
-from skebm._partition import free_energy, pseudo_likelihood
+from skebm._partition import pseudo_likelihood
 
 from .exact import (
     all_states,
@@ -124,9 +124,7 @@ def test_pcd_gradient_matches_exact_gradient():
     # PCD with many persistent chains run long enough to mix
     m = 20000
     h_chain = (rng.random((m, 4)) < 0.5).astype(float)
-    gW, gb, gc, _ = rbm_cd_gradient(
-        data, W, b, c, rng, h_chain=h_chain, n_steps=60
-    )
+    gW, gb, gc, _ = rbm_cd_gradient(data, W, b, c, rng, h_chain=h_chain, n_steps=60)
     B = len(data)
     # each entry is a mean of m bounded terms in [0, 1]: std <= 0.5/sqrt(m);
     # 6 standard errors.
@@ -335,7 +333,10 @@ def test_pickle_round_trip():
         (np.array([[0.0, np.nan], [1.0, 0.0]]), "NaN"),
         (np.array([[0.0, np.inf], [1.0, 0.0]]), "infinity"),
         (np.array([[0.0, 2.0], [1.0, 0.0]]), r"must contain probabilities in \[0, 1\]"),
-        (np.array([[0.0, -0.5], [1.0, 0.0]]), r"must contain probabilities in \[0, 1\]"),
+        (
+            np.array([[0.0, -0.5], [1.0, 0.0]]),
+            r"must contain probabilities in \[0, 1\]",
+        ),
         (np.array([0.0, 1.0, 1.0]), "Expected 2D array"),
         (np.empty((0, 3)), "0 sample"),
         (np.array([["a", "b"], ["c", "d"]]), "could not convert|dtype"),
