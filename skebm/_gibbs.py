@@ -114,6 +114,44 @@ def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None):
     return out
 
 
+_LOGIT_TABLES = {}
+
+
+def _logit_table(dtype):
+    """T[k] = logit(k / 2**16), T[0] = -inf: a > T[k] <=> k < 2**16 sigmoid(a)."""
+    table = _LOGIT_TABLES.get(dtype)
+    if table is None:
+        k = np.arange(65536, dtype=np.float64) / 65536.0
+        with np.errstate(divide="ignore"):
+            table = (np.log(k) - np.log1p(-k)).astype(dtype)
+        _LOGIT_TABLES[dtype] = table
+    return table
+
+
+def sample_bernoulli_logits_(out, a, rng, *, scratch=None):
+    """Write Bernoulli(sigmoid(a)) draws into ``out`` from pre-activations ``a``.
+
+    With a ``Generator`` no sigmoid is computed: a 16-bit uniform integer k
+    gives v = 1 exactly when a > logit(k / 2**16), read from a 65 536-entry
+    table, which is the same event as ``k < 2**16 sigmoid(a)`` in
+    :func:`sample_bernoulli_` with ``fast=True`` (same stream, same draws).
+    A legacy ``RandomState`` falls back to sigmoid and float uniforms, which
+    keeps scikit-learn's stream. ``a`` may be overwritten.
+    """
+    if not isinstance(rng, np.random.Generator):
+        return sample_bernoulli_(out, sigmoid_(a), rng)
+    n = a.size
+    words = rng.bit_generator.random_raw((n + 3) // 4)
+    u = words.view(np.uint16)[:n].reshape(a.shape)
+    if scratch is None:
+        t = np.empty(a.shape, a.dtype)
+    else:
+        t = scratch.ravel()[:n].reshape(a.shape)
+    np.take(_logit_table(a.dtype), u, out=t)
+    np.greater(a, t, out=out)
+    return out
+
+
 def hidden_activation(v, W, c, out=None):
     """Pre-activation of the hidden layer ``v @ W.T + c`` (``v`` may be sparse)."""
     if out is None:
@@ -213,6 +251,7 @@ def cd_statistics_(
     n_steps=1,
     scale=1.0,
     accumulate=False,
+    need_h_mean=False,
 ):
     """CD-k / PCD-k statistics of a Bernoulli RBM in augmented form.
 
@@ -246,6 +285,8 @@ def cd_statistics_(
         Add ``G`` straight into ``theta[:H]`` inside the matrix product (BLAS
         gemm with beta = 1: measured twice as fast as a product followed by an
         update pass) and return None for it.
+    need_h_mean : bool
+        Return the mean of p(h | v_pos) (centering, sparsity); else None.
 
     Returns
     -------
@@ -253,7 +294,7 @@ def cd_statistics_(
     gb : ndarray of shape (D,), the unscaled visible-bias statistic.
     h_next : ndarray of shape (m, H) of binary states continuing the chain
         (PCD), or None (CD, or given ``v_chain``).
-    h_pos_mean : ndarray of shape (H,), the mean of p(h | v_pos).
+    h_pos_mean : ndarray of shape (H,), the mean of p(h | v_pos), or None.
     """
     dtype = theta.dtype
     B = v_pos.shape[0]
@@ -273,6 +314,7 @@ def cd_statistics_(
     Vs = ws.get("Vs", (n_pos + m, D + 1), dtype)
     Vs[:, D] = 1.0
     scratch = ws.get("scratch", (m, max(H, D)), dtype)
+    pre_v = ws.get("pre_v", (m, D), dtype)  # contiguous: fast element-wise work
     h = ws.get("h", (m, H + 1), dtype)
     h[:, H] = 1.0
     v_neg, h_neg = Vs[n_pos:], Hs[n_pos:]
@@ -286,7 +328,7 @@ def cd_statistics_(
         Vs[:B, :D] = v_pos
         np.matmul(Vs[:B], W_t, out=h_pos)
     sigmoid_(h_pos)
-    h_pos_mean = h_pos.mean(axis=0)
+    h_pos_mean = h_pos.mean(axis=0) if need_h_mean else None
     if v_chain is not None:
         v_neg[:, :D] = v_chain
         np.matmul(v_neg, W_t, out=h_neg)
@@ -297,9 +339,9 @@ def cd_statistics_(
     else:
         h[:, :H] = h_chain
     for step in range(n_steps):
-        np.matmul(h, Wv, out=v_neg[:, :D])
-        sigmoid_(v_neg[:, :D])
-        sample_bernoulli_(v_neg[:, :D], v_neg[:, :D], rng, fast=True, scratch=scratch)
+        # v' needs no probabilities, only draws: sampled from pre-activations
+        np.matmul(h, Wv, out=pre_v)
+        sample_bernoulli_logits_(v_neg[:, :D], pre_v, rng, scratch=scratch)
         np.matmul(v_neg, W_t, out=h_neg)
         sigmoid_(h_neg)
         if step < n_steps - 1:
@@ -312,9 +354,16 @@ def cd_statistics_(
 
     ratio = B / m
     gb = ws.get("gb", (D,), dtype)
-    np.sum(v_neg[:, :D], axis=0, out=gb)
-    gb *= dtype.type(-ratio)
-    gb += np.asarray(v_pos.sum(axis=0), dtype=dtype).ravel()
+    if sparse:
+        np.sum(v_neg[:, :D], axis=0, out=gb)
+        gb *= dtype.type(-ratio)
+        gb += np.asarray(v_pos.sum(axis=0), dtype=dtype).ravel()
+    else:
+        # one gemv; exact for 0/1 and k/16 data in float32 like the sums
+        signs = ws.get("signs", (B + m,), dtype)
+        signs[:B] = 1.0
+        signs[B:] = -ratio
+        np.matmul(signs, Vs[:, :D], out=gb)
 
     h_neg *= dtype.type(-scale * ratio)
     h_pos *= dtype.type(scale)

@@ -413,6 +413,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             n_steps=self.n_gibbs_steps,
             scale=scale,
             accumulate=plain,
+            need_h_mean=self._offsets is not None or bool(self.sparsity_cost),
         )
         if persistent:
             self.h_samples_ = h_next
