@@ -3,6 +3,7 @@
 from ._base import SkebmVersionWarning
 from ._boltzmann import BoltzmannMachine
 from ._dbm import DBM
+from ._dbn import DBN, DBNClassifier
 from ._hopfield import HopfieldNetwork
 from ._rbm import BernoulliRBM
 
@@ -10,6 +11,8 @@ __all__ = [
     "BernoulliRBM",
     "BoltzmannMachine",
     "DBM",
+    "DBN",
+    "DBNClassifier",
     "HopfieldNetwork",
     "SkebmVersionWarning",
 ]

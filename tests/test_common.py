@@ -32,6 +32,15 @@ FAST = {
         random_state=0,
     ),
     "HopfieldNetwork": dict(),
+    "DBN": dict(hidden_layer_sizes=(4, 3), n_iter=2, random_state=0),
+    "DBNClassifier": dict(
+        hidden_layer_sizes=(8,),
+        n_iter=2,
+        learning_rate_init=0.05,
+        max_iter=1000,
+        fine_tune_params={"tol": 1e-3},
+        random_state=0,
+    ),
 }
 
 _DOMAIN = "the check fits on data outside the units' domain, which is rejected"
@@ -85,6 +94,16 @@ EXPECTED_FAILURES = {
     ),
     "HopfieldNetwork": _xfails(_BINARY_DOMAIN),
     "DBM": _xfails(_COMMON_DOMAIN),
+    "DBN": _xfails(_COMMON_DOMAIN),
+    "DBNClassifier": _xfails(
+        [n for n in _COMMON_DOMAIN if "transformer" not in n]
+        + [
+            "check_classifier_data_not_an_array",
+            "check_classifiers_classes",
+            "check_classifiers_train",
+            "check_non_transformer_estimators_n_iter",
+        ]
+    ),
 }
 
 
@@ -149,6 +168,29 @@ class SquashedDBM(skebm.DBM):
         return _squash(super()._validate_eval_X(X, reset=reset))
 
 
+class SquashedDBN(skebm.DBN):
+    """DBN that maps any real input into (0, 1) (tests only)."""
+
+    def _validate_train_X(self, X, reset):
+        return super()._validate_train_X(_squash(_any(self, X, reset)), reset)
+
+    def _validate_eval_X(self, X, *, reset=False):
+        return _squash(super()._validate_eval_X(X, reset=reset))
+
+
+class SquashedDBNClassifier(skebm.DBNClassifier):
+    """DBNClassifier that maps any real input into (0, 1) (tests only)."""
+
+    def _validate_train_data(self, X, y):
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=("float64", "float32")
+        )
+        return super()._validate_train_data(_squash(X), y)
+
+    def _validate_eval_X(self, X):
+        return _squash(super()._validate_eval_X(X))
+
+
 class ThresholdedBoltzmannMachine(skebm.BoltzmannMachine):
     """BoltzmannMachine that maps any real input to {0, 1} (tests only)."""
 
@@ -174,6 +216,8 @@ IN_DOMAIN = {
     "BernoulliRBM": SquashedBernoulliRBM,
     "BoltzmannMachine": ThresholdedBoltzmannMachine,
     "DBM": SquashedDBM,
+    "DBN": SquashedDBN,
+    "DBNClassifier": SquashedDBNClassifier,
     "HopfieldNetwork": ThresholdedHopfieldNetwork,
 }
 
