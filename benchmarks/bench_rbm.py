@@ -189,14 +189,16 @@ SPARSE_CHILD = r"""
 import resource, sys, time
 import numpy as np, scipy.sparse as sp
 from skebm import BernoulliRBM
-n, d, dens, B = 200_000, 50_000, 0.001, int(sys.argv[1])
+n, d, dens, B, m = 200_000, 50_000, 0.001, int(sys.argv[1]), int(sys.argv[2])
 rng = np.random.default_rng(0)
 nnz = int(n * d * dens)
 rows = np.sort(rng.integers(0, n, nnz)); cols = rng.integers(0, d, nnz)
 X = sp.csr_matrix((np.ones(nnz, np.float32), (rows, cols)), shape=(n, d))
 X.sum_duplicates(); X.data[:] = 1.0
 t = time.perf_counter()
-rbm = BernoulliRBM(n_components=256, batch_size=B, n_iter=1, random_state=0).fit(X)
+rbm = BernoulliRBM(
+    n_components=256, batch_size=B, n_chains=m, n_iter=1, random_state=0
+).fit(X)
 fit_s = time.perf_counter() - t
 t = time.perf_counter(); H = rbm.transform(X[:20000]); tr_s = time.perf_counter() - t
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
@@ -207,9 +209,9 @@ print(f"{X.nnz} {nbytes} {fit_s:.1f} {tr_s:.2f} {peak:.2f}")
 
 def sparse_section(args):
     rows = []
-    for B in args.sparse_batches:
+    for B, m in args.sparse_batches:
         out = subprocess.run(
-            [sys.executable, "-c", SPARSE_CHILD, str(B)],
+            [sys.executable, "-c", SPARSE_CHILD, str(B), str(m)],
             capture_output=True,
             text=True,
             check=True,
@@ -221,6 +223,7 @@ def sparse_section(args):
                 nnz,
                 f"{int(nbytes) / 2**20:.0f} MB",
                 B,
+                m,
                 fit_s,
                 tr_s,
                 f"{float(peak):.2f} GB",
@@ -234,6 +237,7 @@ def sparse_section(args):
             "nnz",
             "CSR size",
             "batch",
+            "chains",
             "1 epoch s",
             "transform 20k rows s",
             "peak RSS",
@@ -247,10 +251,17 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--sections", default="fit,pl,sparse")
     p.add_argument("--repeats", type=int, default=None)
-    p.add_argument("--sparse-batches", default="100")
+    p.add_argument(
+        "--sparse-batches",
+        default="1000:100,100:100",
+        help="batch_size:n_chains pairs for the sparse section",
+    )
     args = p.parse_args()
     args.repeats = args.repeats or (1 if args.quick else 3)
-    args.sparse_batches = [int(b) for b in args.sparse_batches.split(",")]
+    args.sparse_batches = [
+        tuple(int(x) for x in pair.split(":"))
+        for pair in args.sparse_batches.split(",")
+    ]
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
     print(
         f"numpy {np.__version__}; BLAS {blas[0]['internal_api']} "

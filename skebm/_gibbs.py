@@ -319,33 +319,54 @@ def cd_statistics_(
     h[:, H] = 1.0
     v_neg, h_neg = Vs[n_pos:], Hs[n_pos:]
 
-    if sparse:
-        h_pos = ws.get("h_pos", (B, H), dtype)
-        h_pos[...] = safe_sparse_dot(v_pos, theta[:H, :D].T, dense_output=True)
-        h_pos += theta[:H, D]
-    else:
-        h_pos = Hs[:B]
+    def chain_(n):
+        # n block-Gibbs steps from the binary hidden states in h; the last
+        # step stops at the binary visibles v' (their p(h | v') comes later)
+        for step in range(n):
+            # v' needs no probabilities, only draws: sampled from pre-activations
+            np.matmul(h, Wv, out=pre_v)
+            sample_bernoulli_logits_(v_neg[:, :D], pre_v, rng, scratch=scratch)
+            if step < n - 1:
+                np.matmul(v_neg, W_t, out=h_neg)
+                sigmoid_(h_neg)
+                sample_bernoulli_(h[:, :H], h_neg, rng, fast=True, scratch=scratch)
+
+    persistent = h_chain is not None or v_chain is not None
+    if persistent and not sparse:
+        # The negative chain does not depend on the minibatch: run it first,
+        # then p(h | v) of data and chains in ONE product, so the weights
+        # stream from memory once for both phases (the products of small
+        # minibatches are memory-bound).
+        if v_chain is not None:
+            v_neg[:, :D] = v_chain
+        else:
+            h[:, :H] = h_chain
+            chain_(n_steps)
         Vs[:B, :D] = v_pos
-        np.matmul(Vs[:B], W_t, out=h_pos)
-    sigmoid_(h_pos)
-    h_pos_mean = h_pos.mean(axis=0) if need_h_mean else None
-    if v_chain is not None:
-        v_neg[:, :D] = v_chain
-        np.matmul(v_neg, W_t, out=h_neg)
-        sigmoid_(h_neg)
-        n_steps = 0
-    elif h_chain is None:
-        sample_bernoulli_(h[:, :H], h_pos, rng, fast=True, scratch=scratch)
+        np.matmul(Vs, W_t, out=Hs)
+        sigmoid_(Hs)
+        h_pos = Hs[:B]
     else:
-        h[:, :H] = h_chain
-    for step in range(n_steps):
-        # v' needs no probabilities, only draws: sampled from pre-activations
-        np.matmul(h, Wv, out=pre_v)
-        sample_bernoulli_logits_(v_neg[:, :D], pre_v, rng, scratch=scratch)
+        if sparse:
+            h_pos = ws.get("h_pos", (B, H), dtype)
+            h_pos[...] = safe_sparse_dot(v_pos, theta[:H, :D].T, dense_output=True)
+            h_pos += theta[:H, D]
+        else:
+            h_pos = Hs[:B]
+            Vs[:B, :D] = v_pos
+            np.matmul(Vs[:B], W_t, out=h_pos)
+        sigmoid_(h_pos)
+        if v_chain is not None:
+            v_neg[:, :D] = v_chain
+        else:
+            if h_chain is None:
+                sample_bernoulli_(h[:, :H], h_pos, rng, fast=True, scratch=scratch)
+            else:
+                h[:, :H] = h_chain
+            chain_(n_steps)
         np.matmul(v_neg, W_t, out=h_neg)
         sigmoid_(h_neg)
-        if step < n_steps - 1:
-            sample_bernoulli_(h[:, :H], h_neg, rng, fast=True, scratch=scratch)
+    h_pos_mean = h_pos.mean(axis=0) if need_h_mean else None
     h_next = None
     if h_chain is not None and v_chain is None:
         h_next = sample_bernoulli_(
