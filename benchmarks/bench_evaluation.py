@@ -35,7 +35,7 @@ def trained_rbm(epochs, n_train):
         learning_rate=0.01,
         batch_size=100,
         n_iter=epochs,
-        momentum=0.9,
+        momentum=0.5,
         visible_bias_init="data",
         random_state=0,
     ).fit(X)

@@ -192,7 +192,8 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             if sp.issparse(init):
                 init = init.toarray()
             init = np.asarray(init, dtype=model.dtype)
-        return run_chains(
+        timer = Timer()
+        out = run_chains(
             model,
             int(n_samples),
             int(n_steps),
@@ -202,6 +203,13 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             n_jobs=n_jobs,
             random_state=random_state,
         )
+        if getattr(self, "verbose", 0):
+            print(
+                f"[{type(self).__name__}] sample: {n_samples} chains x {n_steps} "
+                f"Gibbs steps, time = {timer.lap():.2f}s",
+                flush=True,
+            )
+        return out
 
     def log_partition(
         self,
@@ -283,9 +291,23 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
         ):
             info = cached
         else:
+            timer = Timer()
             info = self._compute_log_partition(
                 method, n_betas, n_runs, init, n_burn, n_jobs, random_state
             )
+            if getattr(self, "verbose", 0):
+                extra = (
+                    ""
+                    if method == "exact"
+                    else f" ({settings['n_betas']} betas x {n_runs} runs, "
+                    f"interval [{info['log_z_low']:.3f}, {info['log_z_high']:.3f}], "
+                    f"ESS {info['ess']:.1f})"
+                )
+                print(
+                    f"[{type(self).__name__}] log_partition {method}: "
+                    f"log Z = {info['log_z']:.3f}{extra}, time = {timer.lap():.2f}s",
+                    flush=True,
+                )
             info["settings"] = settings
             info["digest"] = digest
             self.log_partition_info_ = info

@@ -215,3 +215,17 @@ def test_sample_from_init_matches_exact_distribution():
     S = rbm.sample(20000, n_steps=50, init=np.zeros((1, 6)), random_state=1)
     counts = np.bincount(state_index(S), minlength=64)
     assert chi_square_pvalue(counts, p) > ALPHA
+
+
+def test_verbose_reports_sampling_and_log_partition(capsys, digits_rbm16):
+    rbm = BernoulliRBM(**{**digits_rbm16.get_params(), "verbose": 1})
+    rbm.__dict__.update(
+        {k: v for k, v in digits_rbm16.__dict__.items() if k.endswith("_")}
+    )
+    rbm.__dict__.pop("log_partition_info_", None)
+    rbm.sample(3, n_steps=2, random_state=0)
+    rbm.log_partition(method="ais", n_betas=50, n_runs=4, random_state=0)
+    out = capsys.readouterr().out
+    assert "[BernoulliRBM] sample: 3 chains x 2 Gibbs steps, time = " in out
+    assert "[BernoulliRBM] log_partition ais: log Z = " in out
+    assert "50 betas x 4 runs" in out
