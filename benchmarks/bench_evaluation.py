@@ -26,7 +26,7 @@ from mnist_data import binarize, load_mnist  # noqa: E402
 from skebm import BernoulliRBM  # noqa: E402
 
 
-def trained_rbm(epochs, n_train):
+def trained_rbm(epochs, n_train, momentum):
     (Xtr, _), _, _ = load_mnist()
     X = binarize(Xtr[:n_train], seed=0)
     t = time.perf_counter()
@@ -35,7 +35,7 @@ def trained_rbm(epochs, n_train):
         learning_rate=0.01,
         batch_size=100,
         n_iter=epochs,
-        momentum=0.5,
+        momentum=momentum,
         visible_bias_init="data",
         random_state=0,
     ).fit(X)
@@ -110,12 +110,13 @@ def main():
     p.add_argument("--sections", default="ais,sample")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--momentum", type=float, default=0.9)
     args = p.parse_args()
     args.betas, args.runs, args.steps = 14500, 100, 1000
     n_train = 50000
     if args.quick:
         args.betas, args.runs, args.steps, args.epochs, n_train = 1000, 20, 100, 1, 5000
-    rbm = trained_rbm(args.epochs, n_train)
+    rbm = trained_rbm(args.epochs, n_train, args.momentum)
     for section in args.sections.split(","):
         print(f"\n## {section}\n", flush=True)
         {"ais": ais_section, "sample": sample_section}[section](rbm, args)
