@@ -40,6 +40,28 @@ def check_unit_interval(X, name="X", estimator=None):
         )
 
 
+def validate_unit_interval_X(estimator, X, *, reset, min_samples=None):
+    """Validate training data of Bernoulli visible units: CSR or dense, [0, 1].
+
+    ``min_samples`` defaults to 2 when fitting anew (``reset``) and 1 when
+    continuing (``partial_fit``).
+    """
+    if min_samples is None:
+        min_samples = 2 if reset else 1
+    X = validate_data(
+        estimator,
+        X,
+        accept_sparse=("csr", "csc", "coo", "lil", "bsr", "dia"),
+        dtype=(np.float64, np.float32),
+        reset=reset,
+        ensure_min_samples=min_samples,
+    )
+    if sp.issparse(X):
+        X = X.tocsr()
+    check_unit_interval(X, "X", estimator)
+    return X
+
+
 def check_binary(X, name="X", estimator=None):
     """Raise ``ValueError`` unless every value of ``X`` is 0 or 1."""
     data = X.data if sp.issparse(X) else np.asarray(X)

@@ -21,7 +21,6 @@ from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
 from sklearn.utils import gen_even_slices
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import validate_data
 
 from ._base import (
     EXACT_MAX_UNITS,
@@ -30,6 +29,7 @@ from ._base import (
     check_unit_interval,
     params_digest,
     print_epoch,
+    validate_unit_interval_X,
 )
 from ._gibbs import (
     sample_bernoulli_,
@@ -857,18 +857,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         return sizes[-1] if self.transform_layers == "top" else sum(sizes)
 
     def _validate_train_X(self, X, reset):
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc", "coo", "lil", "bsr", "dia"),
-            dtype=(np.float64, np.float32),
-            reset=reset,
-            ensure_min_samples=2 if reset else 1,
-        )
-        if sp.issparse(X):
-            X = X.tocsr()
-        check_unit_interval(X, "X", self)
-        return X
+        return validate_unit_interval_X(self, X, reset=reset)
 
     def _mean_field(self, X):
         """(b^0 . v, W^1 v, mean-field means) for validated ``X``."""

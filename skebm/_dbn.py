@@ -31,7 +31,12 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import EXACT_MAX_UNITS, BoltzmannBase, check_unit_interval
+from ._base import (
+    EXACT_MAX_UNITS,
+    BoltzmannBase,
+    check_unit_interval,
+    validate_unit_interval_X,
+)
 from ._gibbs import (
     hidden_activation,
     log_sigmoid,
@@ -645,18 +650,7 @@ scalar or sequence of length n_layers
         return self
 
     def _validate_train_X(self, X, reset):
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc", "coo", "lil", "bsr", "dia"),
-            dtype=(np.float64, np.float32),
-            reset=reset,
-            ensure_min_samples=2,
-        )
-        if sp.issparse(X):
-            X = X.tocsr()
-        check_unit_interval(X, "X", self)
-        return X
+        return validate_unit_interval_X(self, X, reset=reset, min_samples=2)
 
     def _layers(self):
         return [

@@ -3,18 +3,16 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
 from sklearn.utils import gen_even_slices
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._base import (
     BoltzmannBase,
     Timer,
-    check_unit_interval,
     params_digest,
     print_epoch,
+    validate_unit_interval_X,
 )
 from ._gibbs import (
     GradientWorkspace,
@@ -315,18 +313,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     # ------------------------------------------------------------------ fit
     def _validate_train_X(self, X, reset):
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc", "coo", "lil", "bsr", "dia"),
-            dtype=(np.float64, np.float32),
-            reset=reset,
-            ensure_min_samples=2 if reset else 1,
-        )
-        if sp.issparse(X):
-            X = X.tocsr()
-        check_unit_interval(X, "X", self)
-        return X
+        return validate_unit_interval_X(self, X, reset=reset)
 
     def _initialize(self, X, rng):
         n, D = X.shape
