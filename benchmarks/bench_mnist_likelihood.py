@@ -145,7 +145,9 @@ def main():
     print(
         f"\n500 hidden units, {args.epochs} epochs, batch {args.batch_size}, "
         f"lr {args.lr} ({args.schedule}), momentum {args.momentum}; AIS "
-        f"{args.ais_betas} betas x {args.ais_runs} runs\n"
+        f"{args.ais_betas} betas x {args.ais_runs} runs; skebm methods start the "
+        "visible biases at the data's log-odds; sklearn: same learning rate, "
+        "constant, no momentum (it has no other settings)\n"
     )
     print("| method | test log-likelihood (AIS) | interval | fit s | AIS s | ESS |")
     print("|---|---|---|---|---|---|")
