@@ -70,6 +70,16 @@ def check_binary(X, name="X", estimator=None):
         raise ValueError(f"{who} needs binary data: {name} must contain only 0 and 1.")
 
 
+def check_sample_args(n_samples, n_steps=0, thin=None):
+    """Raise ``ValueError`` for nonsensical arguments of a ``sample`` method."""
+    if not isinstance(n_samples, Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
+    if not isinstance(n_steps, Integral) or n_steps < 0:
+        raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
+    if thin is not None and (not isinstance(thin, Integral) or thin < 1):
+        raise ValueError(f"thin must be None or an integer >= 1, got {thin!r}")
+
+
 def params_digest(*arrays):
     """A short digest of parameter arrays: invalidates cached log Z on change."""
     h = hashlib.blake2b(digest_size=16)
@@ -201,12 +211,7 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             (n_samples, n_steps // thin, n_features) when ``thin`` is given.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-        if not isinstance(n_steps, Integral) or n_steps < 0:
-            raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-        if thin is not None and (not isinstance(thin, Integral) or thin < 1):
-            raise ValueError(f"thin must be None or an integer >= 1, got {thin!r}")
+        check_sample_args(n_samples, n_steps, thin)
         model = self._chain_model()
         if init is not None:
             init = self._validate_eval_X(init)

@@ -23,7 +23,13 @@ from sklearn.utils import gen_even_slices
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BoltzmannBase, Timer, params_digest, print_epoch
+from ._base import (
+    BoltzmannBase,
+    Timer,
+    check_sample_args,
+    params_digest,
+    print_epoch,
+)
 from ._gibbs import log_sigmoid
 from ._partition import _ENUM_CHUNK, binary_states, logsumexp_over_states
 from ._sampling import make_generator, run_chains
@@ -933,12 +939,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
             raise ValueError(
                 f"sampler must be 'gibbs' or 'metropolis', got {sampler!r}"
             )
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-        if not isinstance(n_steps, Integral) or n_steps < 0:
-            raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-        if thin is not None and (not isinstance(thin, Integral) or thin < 1):
-            raise ValueError(f"thin must be None or an integer >= 1, got {thin!r}")
+        check_sample_args(n_samples, n_steps, thin)
         D = self.coef_.shape[0]
         if not isinstance(n_flips, Integral) or not 1 <= n_flips <= D:
             raise ValueError(

@@ -34,6 +34,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import (
     EXACT_MAX_UNITS,
     BoltzmannBase,
+    check_sample_args,
     check_unit_interval,
     validate_unit_interval_X,
 )
@@ -739,12 +740,7 @@ default=None
             (n_samples, n_steps // thin, n_features) when ``thin`` is given.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-        if not isinstance(n_steps, Integral) or n_steps < 0:
-            raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-        if thin is not None and (not isinstance(thin, Integral) or thin < 1):
-            raise ValueError(f"thin must be None or an integer >= 1, got {thin!r}")
+        check_sample_args(n_samples, n_steps, thin)
         layers = self._layers()
         dtype = layers[0][0].dtype
         if init is not None:

@@ -23,6 +23,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._base import check_sample_args
 from ._boltzmann import bm_log_weight, spins_to_binary, to_spins
 from ._sampling import make_generator
 from ._threads import blas_threads_for
@@ -501,8 +502,7 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         samples : ndarray of shape (n_samples, n_features), in {0, 1}.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
+        check_sample_args(n_samples)
         rng = make_generator(
             self.random_state if random_state is None else random_state
         )
