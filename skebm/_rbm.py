@@ -330,20 +330,34 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self.intercept_visible_[...] = np.log(p) - np.log1p(-p)
         n_chains = self.batch_size if self.n_chains is None else self.n_chains
         self.h_samples_ = np.zeros((n_chains, self.n_components), dtype=dtype)
-        self._velocity = None
-        self._data_sum = np.zeros(D)
-        self._data_count = 0
-        self._offsets = None
-        if self.centering:
-            mu = np.asarray(X.mean(axis=0), dtype=dtype).ravel()
-            self._offsets = (mu, np.full(self.n_components, 0.5, dtype=dtype))
-        self._sparsity_q = None
-        self._pt_v = None
-        if self.method == "pt":
-            shape = (self.n_temperatures * n_chains, D)
-            self._pt_v = (rng.random(shape) < 0.5).astype(dtype)
-            self._pt_parity = 0
-            self.pt_swap_rate_ = np.nan
+        for name in ("_velocity", "_data_sum", "_offsets", "_pt_v"):
+            self.__dict__.pop(name, None)
+        self._training_state(X, rng)
+
+    def _training_state(self, X, rng):
+        """Create whatever optimiser state is missing (momentum, offsets, PT
+        replicas, data statistics), e.g. for parameters set by hand or loaded
+        from elsewhere before ``partial_fit``."""
+        D = X.shape[1]
+        dtype = self.components_.dtype
+        if not hasattr(self, "_velocity"):
+            self._velocity = None
+            self._sparsity_q = None
+        if not hasattr(self, "_data_sum"):
+            self._data_sum = np.zeros(D)
+            self._data_count = 0
+        if not hasattr(self, "_offsets"):
+            self._offsets = None
+            if self.centering:
+                mu = np.asarray(X.mean(axis=0), dtype=dtype).ravel()
+                self._offsets = (mu, np.full(self.n_components, 0.5, dtype=dtype))
+        if not hasattr(self, "_pt_v"):
+            self._pt_v = None
+            if self.method == "pt":
+                shape = (self.n_temperatures * self.h_samples_.shape[0], D)
+                self._pt_v = (rng.random(shape) < 0.5).astype(dtype)
+                self._pt_parity = 0
+                self.pt_swap_rate_ = np.nan
 
     def _theta(self):
         """The augmented parameter matrix the fitted attributes are views of.
@@ -532,6 +546,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self.random_state_ = make_generator(self.random_state)
         if first:
             self._initialize(X, self.random_state_)
+        else:
+            self._training_state(X, self.random_state_)
         self._track_data(X)
         with blas_threads_for(X.shape[0] * X.shape[1] * self.n_components):
             self._update(X, self.random_state_, self.learning_rate)

@@ -398,9 +398,10 @@ def test_not_fitted_sample_and_log_partition():
         BernoulliRBM().log_partition()
 
 
-def test_extreme_weights_stay_finite_without_warnings():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extreme_weights_stay_finite_without_warnings(dtype):
     # pytest turns warnings into errors; overflow would raise RuntimeWarning.
-    rbm = tiny_rbm(D=6, H=4, scale=1e3, seed=4)
+    rbm = tiny_rbm(D=6, H=4, scale=1e3, seed=4, dtype=dtype)
     V = all_states(6)
     for out in (
         rbm.transform(V),
@@ -411,7 +412,11 @@ def test_extreme_weights_stay_finite_without_warnings():
         rbm.sample(3, n_steps=5, random_state=0),
     ):
         assert np.all(np.isfinite(out))
-    assert_allclose(rbm.log_partition(), rbm_log_z(*params(rbm)), rtol=1e-12)
+    ref = rbm_log_z(*(np.asarray(p, np.float64) for p in params(rbm)))
+    assert_allclose(rbm.log_partition(), ref, rtol=1e-12)
+    # training steps with such weights stay finite too
+    rbm.partial_fit(V[:10].astype(dtype))
+    assert np.all(np.isfinite(rbm.components_))
     # extreme inputs at evaluation (scikit-learn's #2785 stability case)
     big = np.arange(6)[None, :] * 100.0
     assert np.all(np.isfinite(rbm.score_samples(big)))
