@@ -650,8 +650,48 @@ scalar or sequence of length n_layers
         self._n_features_out = sizes[-1]
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """One online step of every layer on the minibatch ``X``.
+
+        Layer 0 takes one gradient step (``BernoulliRBM.partial_fit``) on ``X``;
+        layer l on the hidden probabilities of ``X`` under layer l - 1 after
+        that layer's step. Unlike ``fit``, the layers learn together rather
+        than one after the other (greedy training needs the whole data set);
+        each layer uses its constant learning rate.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, values in [0, 1].
+        y : Ignored
+
+        Returns
+        -------
+        self : DBN
+            The fitted model.
+        """
+        first = not hasattr(self, "rbms_")
+        X = self._validate_train_X(X, reset=first)
+        if first:
+            sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+            settings = _layer_settings(self, len(sizes))
+            seeds, self._bound_seed = _layer_seeds(self.random_state, len(sizes))
+            self.rbms_ = [
+                BernoulliRBM(size, verbose=0, random_state=seed, **kw)
+                for size, kw, seed in zip(sizes, settings, seeds, strict=True)
+            ]
+            self.n_layers_ = len(sizes)
+            self._n_features_out = sizes[-1]
+        data = X
+        for k, rbm in enumerate(self.rbms_):
+            rbm.partial_fit(data)
+            if k < len(self.rbms_) - 1:
+                data = mean_hiddens(data, rbm.components_, rbm.intercept_hidden_)
+        return self
+
     def _validate_train_X(self, X, reset):
-        return validate_unit_interval_X(self, X, reset=reset, min_samples=2)
+        return validate_unit_interval_X(self, X, reset=reset)
 
     def _layers(self):
         return [

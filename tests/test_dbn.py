@@ -564,3 +564,25 @@ def test_digits_fine_tuned_dbn_matches_the_baselines():
     # of this shape with these fine-tuning settings from a random start gives
     # 0.9733-0.9778: on digits pretraining matches, it does not beat.
     assert clf.score(X_te, y_te) >= max(lr, 0.969)
+
+
+def test_partial_fit_trains_every_layer_online():
+    from sklearn.datasets import load_digits
+
+    from skebm import DBN
+
+    X = load_digits().data[:200] / 16.0
+    dbn = DBN(hidden_layer_sizes=(16, 8), learning_rate=0.05, random_state=0)
+    assert dbn.partial_fit(X[:20]) is dbn
+    before = [r.components_.copy() for r in dbn.rbms_]
+    for i in range(20, 200, 20):
+        dbn.partial_fit(X[i : i + 20])
+    assert [r.components_.shape for r in dbn.rbms_] == [(16, 64), (8, 16)]
+    assert all(
+        not np.allclose(b, r.components_)
+        for b, r in zip(before, dbn.rbms_, strict=True)
+    )
+    assert dbn.transform(X).shape == (200, 8)
+    assert np.isfinite(dbn.score_samples(X[:5])).all()
+    with pytest.raises(ValueError, match="64 features"):
+        dbn.partial_fit(X[:5, :10])
