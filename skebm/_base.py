@@ -229,6 +229,7 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             probabilities=probabilities,
             n_jobs=n_jobs,
             random_state=random_state,
+            verbose=getattr(self, "verbose", 0),
         )
         if getattr(self, "verbose", 0):
             print(
@@ -357,7 +358,14 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
         path = self._annealing_path()
         seq = seed_sequence(random_state)
         if method == "ais":
-            log_w = run_ais(path, betas, n_runs, n_jobs=n_jobs, random_state=seq)
+            log_w = run_ais(
+                path,
+                betas,
+                n_runs,
+                n_jobs=n_jobs,
+                random_state=seq,
+                verbose=getattr(self, "verbose", 0),
+            )
             info = ais_summary(log_w, path.log_z0)
         else:
             v0 = self.sample(

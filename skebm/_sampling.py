@@ -105,6 +105,7 @@ def run_chains(
     probabilities=False,
     n_jobs=None,
     random_state=None,
+    verbose=0,
 ):
     """Run ``n_samples`` independent Gibbs chains; return their visible states.
 
@@ -139,7 +140,8 @@ def run_chains(
             )
         ]
     else:
-        parts = Parallel(n_jobs=n_jobs)(jobs)
+        # joblib reports blocks as they finish when verbose
+        parts = Parallel(n_jobs=n_jobs, verbose=10 if verbose else 0)(jobs)
     return np.concatenate(parts, axis=0)
 
 
@@ -160,7 +162,9 @@ def _ais_block_inner(path, betas, n, v0, seed):
     return log_w
 
 
-def run_ais(path, betas, n_runs, *, init=None, n_jobs=None, random_state=None):
+def run_ais(
+    path, betas, n_runs, *, init=None, n_jobs=None, random_state=None, verbose=0
+):
     """Importance log-weights of ``n_runs`` annealing runs along ``betas``.
 
     Forward AIS starts each run from the base model (``init=None``) with betas
@@ -183,7 +187,7 @@ def run_ais(path, betas, n_runs, *, init=None, n_jobs=None, random_state=None):
     if len(sizes) == 1:
         parts = [_ais_block(path, betas, sizes[0], v0s[0], seeds[0])]
     else:
-        parts = Parallel(n_jobs=n_jobs)(
+        parts = Parallel(n_jobs=n_jobs, verbose=10 if verbose else 0)(
             delayed(_ais_block)(path, betas, n, v0, seed)
             for n, v0, seed in zip(sizes, v0s, seeds, strict=False)
         )
