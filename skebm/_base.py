@@ -263,8 +263,10 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             model, a stochastic *upper* estimate (exact when the starting
             states are exact model samples). "auto" is "exact" when the
             smaller layer has at most 24 units, else "ais".
-        n_betas : int, default=None
-            Number of inverse temperatures; None is the paper's 14 500.
+        n_betas : int or array-like, default=None
+            Number of inverse temperatures (the paper's three segments scaled
+            to that total), or the schedule itself (rising strictly from 0 to
+            1); None is the paper's 14 500.
         n_runs : int, default=100
             Independent annealing runs (importance weights).
         init : array-like of shape (n, n_features), default=None
@@ -300,8 +302,10 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_runs must be an integer >= 1, got {n_runs!r}")
         settings = {"method": method}
         if method != "exact":
+            if np.ndim(n_betas) == 1:  # a custom schedule: cache by its content
+                settings["schedule"] = params_digest(ais_betas(n_betas))
             settings.update(
-                n_betas=14500 if n_betas is None else int(n_betas),
+                n_betas=len(ais_betas(n_betas)),
                 n_runs=int(n_runs),
                 random_state=random_state
                 if isinstance(random_state, Integral)

@@ -184,9 +184,22 @@ def ais_betas(n_betas=None):
     """The annealing schedule of Salakhutdinov & Murray (2008).
 
     Default: 500 betas in [0, 0.5), 4000 in [0.5, 0.9), 10 000 in [0.9, 1],
-    14 500 in all, from exactly 0 to exactly 1. With ``n_betas`` given, the same
-    three segments scaled to that total (at least 3 betas).
+    14 500 in all, from exactly 0 to exactly 1. With ``n_betas`` an int, the
+    same three segments scaled to that total (at least 3 betas); with an array,
+    that schedule itself (it must rise strictly from 0 to 1).
     """
+    if n_betas is not None and np.ndim(n_betas) == 1:
+        betas = np.asarray(n_betas, dtype=np.float64)
+        if (
+            betas.size < 2
+            or betas[0] != 0.0
+            or betas[-1] != 1.0
+            or np.any(np.diff(betas) <= 0)
+        ):
+            raise ValueError(
+                "An AIS schedule must rise strictly from exactly 0 to exactly 1."
+            )
+        return betas
     if n_betas is None:
         counts = (500, 4000, 10000)
     else:

@@ -229,3 +229,15 @@ def test_verbose_reports_sampling_and_log_partition(capsys, digits_rbm16):
     assert "[BernoulliRBM] sample: 3 chains x 2 Gibbs steps, time = " in out
     assert "[BernoulliRBM] log_partition ais: log Z = " in out
     assert "50 betas x 4 runs" in out
+
+
+def test_custom_ais_schedule(digits_rbm16):
+    exact = digits_rbm16.log_partition(method="exact")
+    betas = np.linspace(0, 1, 3000) ** 2
+    info = digits_rbm16.log_partition(
+        method="ais", n_betas=betas, n_runs=50, random_state=1, return_details=True
+    )
+    assert info["settings"]["n_betas"] == 3000
+    assert abs(info["log_z"] - exact) < 0.3
+    with pytest.raises(ValueError, match="rise strictly from exactly 0 to exactly 1"):
+        digits_rbm16.log_partition(method="ais", n_betas=[0.0, 0.5, 0.9])
