@@ -28,6 +28,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -922,6 +923,11 @@ class _PretrainedMLPClassifier(MLPClassifier):
             self._best_intercepts = [i.copy() for i in self.intercepts_]
 
 
+def _stochastic_solver(estimator):
+    # MLPClassifier.partial_fit exists for these solvers only
+    return estimator.solver != "lbfgs"
+
+
 class DBNClassifier(ClassifierMixin, BaseEstimator):
     """A deep belief network pretrained greedily, then fine-tuned to classify.
 
@@ -1100,6 +1106,56 @@ scalar or sequence of length n_layers
         """
         sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         X, y = self._validate_train_data(X, y)
+        mlp = self._pretrain(X, sizes)
+        with self._fine_tune_threads(X, sizes, mlp):
+            mlp.fit(X, y)
+        return self._finish(mlp)
+
+    @available_if(_stochastic_solver)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of fine-tuning on ``(X, y)``; pretrains first if unfitted.
+
+        The first call (on an unfitted classifier) pretrains the DBN on ``X``
+        exactly as :meth:`fit` does (``n_iter`` epochs per layer) and needs
+        ``classes``; every call then runs one epoch of
+        ``MLPClassifier.partial_fit`` on the batch. After :meth:`fit`, calls
+        continue the fine-tuning of the fitted network. Only for the
+        stochastic solvers ("adam", "sgd"), as in scikit-learn.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, values in [0, 1].
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole problem; required on the first call,
+            ignored later.
+
+        Returns
+        -------
+        self : DBNClassifier
+            The fitted classifier.
+        """
+        first = not hasattr(self, "mlp_")
+        if first:
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+            sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+            X, y = self._validate_train_data(X, y)
+            mlp = self._pretrain(X, sizes)
+        else:
+            X, y = self._validate_train_data(X, y, reset=False)
+            sizes, mlp = list(self.mlp_.hidden_layer_sizes), self.mlp_
+        with self._fine_tune_threads(X, sizes, mlp):
+            mlp.partial_fit(X, y, classes=classes if first else None)
+        return self._finish(mlp)
+
+    def _pretrain(self, X, sizes):
+        """Fit ``dbn_``; return the MLP that starts from its weights."""
         dbn_seed, mlp_seed = (
             int(s.generate_state(1)[0])
             for s in seed_sequence(self.random_state).spawn(2)
@@ -1127,21 +1183,27 @@ scalar or sequence of length n_layers
         mlp.pretrained = [
             (r.components_.T, r.intercept_hidden_) for r in self.dbn_.rbms_
         ]
+        return mlp
+
+    @staticmethod
+    def _fine_tune_threads(X, sizes, mlp):
         # Small products (minibatch x layer) run faster on one BLAS thread,
         # and do not collapse when the machine is busy (see _threads.py).
-        batch = params["batch_size"]
+        batch = mlp.batch_size
         batch = min(200, X.shape[0]) if batch == "auto" else batch
         widths = [X.shape[1], *sizes]
-        with blas_threads_for(batch * max(widths) ** 2):
-            mlp.fit(X, y)
-        del mlp.pretrained  # copied into coefs_; keep pickles lean
+        return blas_threads_for(batch * max(widths) ** 2)
+
+    def _finish(self, mlp):
+        # the pretrained weights were copied into coefs_; keep pickles lean
+        mlp.__dict__.pop("pretrained", None)
         self.mlp_ = mlp
         self.classes_ = mlp.classes_
         self.n_iter_ = mlp.n_iter_
         self.loss_curve_ = getattr(mlp, "loss_curve_", None)
         return self
 
-    def _validate_train_data(self, X, y):
+    def _validate_train_data(self, X, y, reset=True):
         X, y = validate_data(
             self,
             X,
@@ -1149,6 +1211,7 @@ scalar or sequence of length n_layers
             accept_sparse="csr",
             dtype=(np.float64, np.float32),
             ensure_min_samples=2,
+            reset=reset,
         )
         check_classification_targets(y)
         check_unit_interval(X, "X", self)

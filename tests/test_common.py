@@ -101,6 +101,7 @@ EXPECTED_FAILURES = {
             "check_classifier_data_not_an_array",
             "check_classifiers_classes",
             "check_classifiers_train",
+            "check_estimators_partial_fit_n_features",
             "check_non_transformer_estimators_n_iter",
         ]
     ),
@@ -181,11 +182,11 @@ class SquashedDBN(skebm.DBN):
 class SquashedDBNClassifier(skebm.DBNClassifier):
     """DBNClassifier that maps any real input into (0, 1) (tests only)."""
 
-    def _validate_train_data(self, X, y):
+    def _validate_train_data(self, X, y, reset=True):
         X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=("float64", "float32")
+            self, X, y, accept_sparse="csr", dtype=("float64", "float32"), reset=reset
         )
-        return super()._validate_train_data(_squash(X), y)
+        return super()._validate_train_data(_squash(X), y, reset=reset)
 
     def _validate_eval_X(self, X):
         return _squash(super()._validate_eval_X(X))

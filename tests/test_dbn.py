@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 
 from skebm._dbn import DBN, DBNClassifier, dbn_lower_bound
 from skebm._rbm import BernoulliRBM
+from skebm._sampling import seed_sequence
 
 from .exact import all_states, chi_square_pvalue, rbm_log_pv, state_index
 
@@ -586,3 +587,43 @@ def test_partial_fit_trains_every_layer_online():
     assert np.isfinite(dbn.score_samples(X[:5])).all()
     with pytest.raises(ValueError, match="64 features"):
         dbn.partial_fit(X[:5, :10])
+
+
+def test_classifier_partial_fit():
+    X = X_DIGITS[:400]
+    y = np.array(["zero", "one", "two"])[load_digits().target[:400] % 3]
+    kw = dict(hidden_layer_sizes=(16,), n_iter=2, learning_rate_init=0.01)
+    clf = DBNClassifier(**kw, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed on the first"):
+        clf.partial_fit(X[:100], y[:100])
+    assert not hasattr(clf, "mlp_")
+    clf.partial_fit(X[:200], y[:200], classes=["zero", "one", "two"])
+    # the first call pretrains exactly as fit does (same seeds, same data)
+    ref = DBN((16,), n_iter=2, random_state=0)
+    dbn_seed = int(seed_sequence(0).spawn(2)[0].generate_state(1)[0])
+    ref.set_params(random_state=dbn_seed).fit(X[:200])
+    assert_allclose(clf.dbn_.rbms_[0].components_, ref.rbms_[0].components_)
+    assert_array_equal(clf.classes_, ["one", "two", "zero"])
+    assert len(clf.loss_curve_) == 1
+    losses = []
+    for _ in range(30):
+        clf.partial_fit(X, y)
+        losses.append(clf.mlp_.loss_)
+    # one epoch per call (n_iter_ stays 1 there, as in MLPClassifier)
+    assert len(clf.loss_curve_) == 31 and clf.n_iter_ == clf.mlp_.n_iter_
+    assert losses[-1] < losses[0]
+    assert clf.score(X, y) > 0.6
+    with pytest.raises(ValueError, match="features"):
+        clf.partial_fit(X[:, :10], y)
+    # after fit, partial_fit continues the fitted network
+    fitted = DBNClassifier(**kw, max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted.fit(X, y)
+    before = fitted.mlp_.coefs_[0].copy()
+    assert len(fitted.loss_curve_) == 5
+    fitted.partial_fit(X[:50], y[:50])
+    assert len(fitted.loss_curve_) == 6
+    assert not np.allclose(fitted.mlp_.coefs_[0], before)
+    # as in scikit-learn, lbfgs has no partial_fit
+    assert not hasattr(DBNClassifier(solver="lbfgs"), "partial_fit")
