@@ -11,6 +11,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 __all__ = [
     "log_sigmoid",
     "sample_bernoulli_",
+    "sigmoid_scaled_",
     "sigmoid_",
     "softplus",
     "softplus_",
@@ -78,7 +79,7 @@ def uniform_like(p, rng):
     return rng.uniform(size=p.shape)
 
 
-def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None):
+def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None, unit=1.0):
     """Write Bernoulli(p) draws (0.0 or 1.0) into ``out``; return ``out``.
 
     Parameters
@@ -86,7 +87,7 @@ def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None):
     out : ndarray of the shape of ``p``
         Destination; any real or boolean dtype.
     p : ndarray
-        Probabilities.
+        Probabilities, times ``unit``.
     rng : numpy.random.Generator or numpy.random.RandomState
         Source of randomness.
     scratch : ndarray, optional
@@ -97,23 +98,44 @@ def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None):
         uniforms: about five times cheaper, and each probability is resolved
         to 1/65536, which is far below the noise of a stochastic gradient. Used
         in the training loops only; sampling and AIS use full precision.
+    unit : float, default=1.0
+        ``p`` holds probabilities multiplied by ``unit`` (non-zero, may be
+        negative): the training loop folds its step size into the sigmoid. With
+        ``fast`` and ``unit=65536`` the draws need no multiplication at all.
     """
     if fast and isinstance(rng, np.random.Generator):
         n = p.size
         words = rng.bit_generator.random_raw((n + 3) // 4)
         u = words.view(np.uint16)[:n].reshape(p.shape)
-        if scratch is None:
-            t = p * p.dtype.type(65536.0)
+        if unit == _U16:
+            t = p
         else:
-            t = scratch.ravel()[:n].reshape(p.shape)
-            np.multiply(p, p.dtype.type(65536.0), out=t)
-        # u < p * 2**16  <=>  u / 2**16 < p ; exact for float32 and float64.
+            buf = None if scratch is None else scratch.ravel()[:n].reshape(p.shape)
+            # u < p * 2**16  <=>  u / 2**16 < p ; exact for float32 and float64.
+            t = np.multiply(p, p.dtype.type(_U16 / unit), out=buf)
         np.less(u, t, out=out)
     else:
+        if unit != 1.0:
+            p = p / p.dtype.type(unit)
         np.less(uniform_like(p, rng), p, out=out)
     return out
 
 
+def sigmoid_scaled_(x, numerator):
+    """``x <- numerator * sigmoid(x)`` in place, in one pass more than exp.
+
+    The numerator rides on the final division (no extra pass): the training
+    loop uses it to fold the step size and the sampling threshold 2**16 into
+    the hidden probabilities. Exact scaling when ``numerator`` is a power of 2.
+    """
+    with np.errstate(over="ignore"):
+        np.negative(x, out=x)
+        np.exp(x, out=x)
+    x += 1.0
+    return np.divide(x.dtype.type(numerator), x, out=x)
+
+
+_U16 = 65536.0
 _LOGIT_TABLES = {}
 
 
@@ -258,14 +280,22 @@ def cd_statistics_(
     With B data rows, m chains and r = B / m, the weight and hidden-bias
     statistic is ``G = scale * (sum_pos p(h|v) [v, 1]^T - r sum_neg p(h|v')
     [v', 1]^T)``, shape (H, D + 1) (last column: hidden biases), and the
-    visible-bias statistic ``gb = sum_pos v - r sum_neg v'`` is returned
-    unscaled, because sums of 0/1 (or k/16) values are exact in float32 and
-    stay so (scikit-learn's float32 test relies on it). With ``scale=1``,
-    ``G / B`` and ``gb / B`` are the gradient estimates. Positive statistics
-    use p(h | v_pos); the negative chain runs ``n_steps`` block-Gibbs steps and
-    uses its final binary visibles and hidden *probabilities* (MATH.md). CD
-    starts the chain at the data (first hidden state drawn from p(h | v_pos));
-    PCD at the persistent binary hidden states ``h_chain``.
+    visible-bias statistic is ``gb = sum_pos v - r sum_neg v'`` (returned
+    without ``scale``). With ``scale=1``, ``G / B`` and ``gb / B`` are the
+    gradient estimates. Positive statistics use p(h | v_pos); the negative
+    chain runs ``n_steps`` block-Gibbs steps and uses its final binary
+    visibles and hidden *probabilities* (MATH.md). CD starts the chain at the
+    data (first hidden state drawn from p(h | v_pos)); PCD at the persistent
+    binary hidden states ``h_chain``.
+
+    All statistics, visible biases included, come out of one matrix product
+    ``Hs^T Vs``: ``Hs`` holds the hidden probabilities of the data rows and
+    of the chains plus a constant column, ``Vs`` the visible rows plus a ones
+    column. The probabilities are stored times a per-phase numerator (2**16
+    for the chains, so their hidden states are drawn by one comparison with
+    16-bit integers; -2**16 / r for the data) and the product's alpha turns
+    the numerators into ``scale`` and ``-scale * r``: no separate passes for
+    the step size, the signs or the bias sums.
 
     Parameters
     ----------
@@ -275,25 +305,30 @@ def cd_statistics_(
     v_pos : {ndarray, sparse matrix} of shape (B, D)
     rng : Generator or RandomState
     h_chain : ndarray of shape (m, H) or None
+        Persistent binary hidden states (PCD). May be the ``h_next`` this
+        function returned on the previous call (then it is not copied).
     v_chain : ndarray of shape (m, D) or None
         Negative visible states drawn elsewhere (parallel tempering): no chain
         is run here, the statistics use ``v_chain`` and p(h | v_chain).
     n_steps : int
     scale : float
-        Factor of the weight and hidden-bias statistic (e.g. lr / B).
+        Non-zero factor of the statistics (e.g. lr / B).
     accumulate : bool
-        Add ``G`` straight into ``theta[:H]`` inside the matrix product (BLAS
-        gemm with beta = 1: measured twice as fast as a product followed by an
-        update pass) and return None for it.
+        Add the scaled statistics (weights, hidden and visible biases)
+        straight into ``theta`` inside the matrix product (BLAS gemm with
+        beta = 1: measured twice as fast as a product followed by an update
+        pass) and return None for ``G`` and ``gb``.
     need_h_mean : bool
         Return the mean of p(h | v_pos) (centering, sparsity); else None.
 
     Returns
     -------
     G : ndarray of shape (H, D + 1) (a workspace buffer), or None.
-    gb : ndarray of shape (D,), the unscaled visible-bias statistic.
+    gb : ndarray of shape (D,), the visible-bias statistic without ``scale``,
+        or None.
     h_next : ndarray of shape (m, H) of binary states continuing the chain
-        (PCD), or None (CD, or given ``v_chain``).
+        (PCD; a view of a workspace buffer, overwritten by the next call), or
+        None (CD, or given ``v_chain``).
     h_pos_mean : ndarray of shape (H,), the mean of p(h | v_pos), or None.
     """
     dtype = theta.dtype
@@ -304,19 +339,27 @@ def cd_statistics_(
     else:
         m = B if h_chain is None else h_chain.shape[0]
     sparse = hasattr(v_pos, "tocsr")
+    ratio = B / m
+    num_neg = _U16
+    num_pos = -_U16 / ratio
+    alpha = -scale * ratio / _U16  # alpha * num_pos = scale, alpha * num_neg = -scale r
     W_t = theta[:H].T  # (D + 1, H): [v, 1] @ W_t = c + W v
     Wv = theta[:, :D]  # (H + 1, D): [h, 1] @ Wv = b + W^T h
     # Rows [0, B) hold the positive phase and rows [B, B + m) the negative one,
     # so the statistics come out of one matrix product. A sparse minibatch is
     # never densified: then only the negative rows exist.
     n_pos = 0 if sparse else B
-    Hs = ws.get("Hs", (n_pos + m, H), dtype)
+    Hs_full = ws.get("Hs", (n_pos + m, H + 1), dtype)
+    Hs_full[:n_pos, H] = num_pos
+    Hs_full[n_pos:, H] = num_neg
+    Hs = Hs_full[:, :H]
     Vs = ws.get("Vs", (n_pos + m, D + 1), dtype)
     Vs[:, D] = 1.0
     scratch = ws.get("scratch", (m, max(H, D)), dtype)
     pre_v = ws.get("pre_v", (m, D), dtype)  # contiguous: fast element-wise work
     h = ws.get("h", (m, H + 1), dtype)
     h[:, H] = 1.0
+    h_states = h[:, :H]
     v_neg, h_neg = Vs[n_pos:], Hs[n_pos:]
 
     def chain_(n):
@@ -328,8 +371,12 @@ def cd_statistics_(
             sample_bernoulli_logits_(v_neg[:, :D], pre_v, rng, scratch=scratch)
             if step < n - 1:
                 np.matmul(v_neg, W_t, out=h_neg)
-                sigmoid_(h_neg)
-                sample_bernoulli_(h[:, :H], h_neg, rng, fast=True, scratch=scratch)
+                sigmoid_scaled_(h_neg, num_neg)
+                sample_bernoulli_(h_states, h_neg, rng, fast=True, unit=num_neg)
+
+    def start_chain_():
+        if h_chain is not None and not np.may_share_memory(h_chain, h):
+            h_states[...] = h_chain
 
     persistent = h_chain is not None or v_chain is not None
     if persistent and not sparse:
@@ -340,72 +387,73 @@ def cd_statistics_(
         if v_chain is not None:
             v_neg[:, :D] = v_chain
         else:
-            h[:, :H] = h_chain
+            start_chain_()
             chain_(n_steps)
         Vs[:B, :D] = v_pos
         np.matmul(Vs, W_t, out=Hs)
-        sigmoid_(Hs)
         h_pos = Hs[:B]
+        sigmoid_scaled_(h_pos, num_pos)
+        sigmoid_scaled_(h_neg, num_neg)
+        pos_unit = num_pos
     else:
         if sparse:
+            # separate buffer, scaled for the sparse product below
             h_pos = ws.get("h_pos", (B, H), dtype)
             h_pos[...] = safe_sparse_dot(v_pos, theta[:H, :D].T, dense_output=True)
             h_pos += theta[:H, D]
+            pos_unit = scale
         else:
             h_pos = Hs[:B]
             Vs[:B, :D] = v_pos
             np.matmul(Vs[:B], W_t, out=h_pos)
-        sigmoid_(h_pos)
+            pos_unit = num_pos
+        sigmoid_scaled_(h_pos, pos_unit)
         if v_chain is not None:
             v_neg[:, :D] = v_chain
         else:
             if h_chain is None:
-                sample_bernoulli_(h[:, :H], h_pos, rng, fast=True, scratch=scratch)
+                sample_bernoulli_(
+                    h_states, h_pos, rng, fast=True, scratch=scratch, unit=pos_unit
+                )
             else:
-                h[:, :H] = h_chain
+                start_chain_()
             chain_(n_steps)
         np.matmul(v_neg, W_t, out=h_neg)
-        sigmoid_(h_neg)
-    h_pos_mean = h_pos.mean(axis=0) if need_h_mean else None
+        sigmoid_scaled_(h_neg, num_neg)
+    h_pos_mean = None
+    if need_h_mean:
+        h_pos_mean = h_pos.mean(axis=0)
+        h_pos_mean *= dtype.type(1.0 / pos_unit)
     h_next = None
     if h_chain is not None and v_chain is None:
-        h_next = sample_bernoulli_(
-            np.empty((m, H), dtype), h_neg, rng, fast=True, scratch=scratch
-        )
+        # the chain buffer is free now: the next call starts from it
+        h_next = sample_bernoulli_(h_states, h_neg, rng, fast=True, unit=num_neg)
 
-    ratio = B / m
-    gb = ws.get("gb", (D,), dtype)
+    # target^T (an F-contiguous view) = alpha Vs^T Hs_full + beta target^T, in
+    # place in BLAS; beta = 1 adds the step straight into theta
+    target = theta if accumulate else ws.get("G", (H + 1, D + 1), dtype)
+    _gemm(dtype)(
+        alpha,
+        Vs.T,
+        Hs_full.T,
+        beta=1.0 if accumulate else 0.0,
+        c=target.T,
+        trans_b=True,
+        overwrite_c=True,
+    )
     if sparse:
-        np.sum(v_neg[:, :D], axis=0, out=gb)
-        gb *= dtype.type(-ratio)
-        gb += np.asarray(v_pos.sum(axis=0), dtype=dtype).ravel()
-    else:
-        # one gemv; exact for 0/1 and k/16 data in float32 like the sums
-        signs = ws.get("signs", (B + m,), dtype)
-        signs[:B] = 1.0
-        signs[B:] = -ratio
-        np.matmul(signs, Vs[:, :D], out=gb)
-
-    h_neg *= dtype.type(-scale * ratio)
-    h_pos *= dtype.type(scale)
-    if accumulate:
-        # theta[:H]^T (F-contiguous view) += Vs^T Hs, in place in BLAS
-        gemm = _gemm(dtype)
-        gemm(
-            1.0, Vs.T, Hs.T, beta=1.0, c=theta.T[:, :H], trans_b=True, overwrite_c=True
-        )
-        target = theta[:H]
-        G = None
-    else:
-        G = ws.get("G", (H, D + 1), dtype)
-        np.matmul(Hs.T, Vs, out=G)
-        target = G
-    if sparse:
-        target[:, :D] += np.asarray(
+        target[:H, :D] += np.asarray(
             safe_sparse_dot(v_pos.T, h_pos, dense_output=True)
         ).T
-        target[:, D] += h_pos.sum(axis=0)
-    return G, gb, h_next, h_pos_mean
+        target[:H, D] += h_pos.sum(axis=0)
+        target[H, :D] += (
+            dtype.type(scale) * np.asarray(v_pos.sum(axis=0), dtype=dtype).ravel()
+        )
+    target[H, D] = 0.0  # the corner is no parameter
+    if accumulate:
+        return None, None, h_next, h_pos_mean
+    gb = target[H, :D] * dtype.type(1.0 / scale)
+    return target[:H], gb, h_next, h_pos_mean
 
 
 def _gemm(dtype):

@@ -419,10 +419,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if persistent:
             self.h_samples_ = h_next
         H = theta.shape[0] - 1
-        if plain:
-            gb *= scale
-            theta[H, :-1] += gb
-        else:
+        if not plain:
             if self._offsets is not None:
                 db = center_statistics_(G, gb, *self._offsets, scale)
                 self._move_offsets(v_pos, h_pos_mean)
@@ -551,16 +548,27 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._track_data(X)
         with blas_threads_for(X.shape[0] * X.shape[1] * self.n_components):
             self._update(X, self.random_state_, self.learning_rate)
+        self._own_chains()
         return self
+
+    def _own_chains(self):
+        # During training h_samples_ is a view of a workspace buffer (the
+        # chain continues in place); users get an array of their own.
+        h = getattr(self, "h_samples_", None)
+        if h is not None and h.base is not None:
+            self.h_samples_ = np.array(h)
 
     def _drop_workspace(self):
         # Buffers are not model state: keep pickles small.
+        self._own_chains()
         self.__dict__.pop("_ws", None)
 
     def __getstate__(self):
+        self._own_chains()
         state = super().__getstate__()
         # The attributes are views of _theta_; pickle them alone (as arrays).
         state.pop("_theta_", None)
+        state.pop("_ws", None)
         return state
 
     def _print_progress(self, X, epoch, elapsed):

@@ -12,7 +12,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 from skebm import BernoulliRBM
-from skebm._gibbs import rbm_cd_gradient
+from skebm._gibbs import rbm_cd_gradient, sample_bernoulli_, sigmoid_scaled_
 from skebm._partition import pseudo_likelihood
 
 from .exact import (
@@ -422,3 +422,48 @@ def test_extreme_weights_stay_finite_without_warnings(dtype):
     assert np.all(np.isfinite(rbm.score_samples(big)))
     rbm.set_params(pseudo_likelihood="stochastic", random_state=0)
     assert np.all(np.isfinite(rbm.score_samples(big)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("numerator", [1.0, 0.003, -65536.0, 65536.0])
+def test_sigmoid_scaled_extremes(dtype, numerator):
+    x = np.array([-1e4, -800.0, -90.0, -30.0, -1.0, 0.0, 2.5, 40.0, 800.0, 1e4])
+    got = sigmoid_scaled_(x.astype(dtype), numerator)  # filterwarnings=error
+    assert got.dtype == dtype
+    assert np.all(np.isfinite(got))
+    # float32: exp overflows beyond |x| ~ 88, so values below 1e-38 are 0
+    tiny = 1e-37 if dtype == np.float32 else 0.0
+    rtol = 2e-6 if dtype == np.float32 else 1e-14
+    assert_allclose(got, numerator * expit(x), rtol=rtol, atol=tiny * abs(numerator))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("unit", [65536.0, -65536.0, -32768.0, 0.25])
+@pytest.mark.parametrize("make_rng", [np.random.default_rng, np.random.RandomState])
+def test_bernoulli_draws_with_scaled_probabilities(dtype, unit, make_rng):
+    # probabilities stored times a power of 2 give exactly the same draws
+    p = np.random.default_rng(0).random((50, 40)).astype(dtype)
+    for fast in (False, True):
+        ref = sample_bernoulli_(np.empty_like(p), p, make_rng(1), fast=fast)
+        got = sample_bernoulli_(
+            np.empty_like(p), p * dtype(unit), make_rng(1), fast=fast, unit=unit
+        )
+        assert_array_equal(got, ref)
+        assert 0.4 < ref.mean() < 0.6
+
+
+def test_h_samples_is_an_array_of_its_own():
+    # the chains continue in a workspace buffer during training; the fitted
+    # attribute must not change behind the user's back
+    X = X_DIGITS[:100]
+    rbm = BernoulliRBM(n_components=8, batch_size=10, n_iter=2, random_state=0)
+    rbm.fit(X)
+    h = rbm.h_samples_
+    assert h.base is None and h.flags.c_contiguous and h.shape == (10, 8)
+    kept = h.copy()
+    for _ in range(3):
+        rbm.partial_fit(X[:10])
+        assert rbm.h_samples_.base is None
+    assert_array_equal(h, kept)
+    assert not np.shares_memory(rbm.h_samples_, h)
+    assert "_ws" not in pickle.loads(pickle.dumps(rbm)).__dict__
