@@ -93,6 +93,8 @@ def main():
         "skebm PCD-1": dict(method="pcd"),
         "skebm PCD-1 + centering": dict(method="pcd", centering=True),
         "skebm PT (10 temperatures)": dict(method="pt"),
+        "skebm FPCD-1": dict(method="fpcd"),
+        "skebm FPCD-1 + centering": dict(method="fpcd", centering=True),
     }
     rows = []
     for name, extra in list(methods.items()) + [("sklearn BernoulliRBM", None)]:

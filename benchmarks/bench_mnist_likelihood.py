@@ -37,6 +37,8 @@ METHODS = {
     "pcd1": dict(method="pcd"),
     "pcd_centered": dict(method="pcd", centering=True),
     "pt": dict(method="pt", n_temperatures=10),
+    "fpcd": dict(method="fpcd"),
+    "fpcd_centered": dict(method="fpcd", centering=True),
 }
 
 

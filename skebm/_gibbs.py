@@ -274,6 +274,7 @@ def cd_statistics_(
     scale=1.0,
     accumulate=False,
     need_h_mean=False,
+    theta_chain=None,
 ):
     """CD-k / PCD-k statistics of a Bernoulli RBM in augmented form.
 
@@ -320,6 +321,10 @@ def cd_statistics_(
         pass) and return None for ``G`` and ``gb``.
     need_h_mean : bool
         Return the mean of p(h | v_pos) (centering, sparsity); else None.
+    theta_chain : ndarray of the shape of ``theta``, optional
+        Parameters the negative chain runs with, and its hidden probabilities
+        are computed with (fast-weights PCD: regular plus fast weights);
+        default ``theta``.
 
     Returns
     -------
@@ -344,7 +349,9 @@ def cd_statistics_(
     num_pos = -_U16 / ratio
     alpha = -scale * ratio / _U16  # alpha * num_pos = scale, alpha * num_neg = -scale r
     W_t = theta[:H].T  # (D + 1, H): [v, 1] @ W_t = c + W v
-    Wv = theta[:, :D]  # (H + 1, D): [h, 1] @ Wv = b + W^T h
+    chain = theta if theta_chain is None else theta_chain
+    Wc_t = chain[:H].T
+    Wv = chain[:, :D]  # (H + 1, D): [h, 1] @ Wv = b + W^T h
     # Rows [0, B) hold the positive phase and rows [B, B + m) the negative one,
     # so the statistics come out of one matrix product. A sparse minibatch is
     # never densified: then only the negative rows exist.
@@ -370,7 +377,7 @@ def cd_statistics_(
             np.matmul(h, Wv, out=pre_v)
             sample_bernoulli_logits_(v_neg[:, :D], pre_v, rng, scratch=scratch)
             if step < n - 1:
-                np.matmul(v_neg, W_t, out=h_neg)
+                np.matmul(v_neg, Wc_t, out=h_neg)
                 sigmoid_scaled_(h_neg, num_neg)
                 sample_bernoulli_(h_states, h_neg, rng, fast=True, unit=num_neg)
 
@@ -379,7 +386,7 @@ def cd_statistics_(
             h_states[...] = h_chain
 
     persistent = h_chain is not None or v_chain is not None
-    if persistent and not sparse:
+    if persistent and not sparse and theta_chain is None:
         # The negative chain does not depend on the minibatch: run it first,
         # then p(h | v) of data and chains in ONE product, so the weights
         # stream from memory once for both phases (the products of small
@@ -418,7 +425,7 @@ def cd_statistics_(
             else:
                 start_chain_()
             chain_(n_steps)
-        np.matmul(v_neg, W_t, out=h_neg)
+        np.matmul(v_neg, Wc_t, out=h_neg)
         sigmoid_scaled_(h_neg, num_neg)
     h_pos_mean = None
     if need_h_mean:

@@ -132,11 +132,15 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         ``numpy.random.Generator`` through a ``SeedSequence``; a legacy
         ``RandomState`` is used as is and reproduces scikit-learn's random
         stream exactly.
-    method : {"pcd", "cd", "pt"}, default="pcd"
+    method : {"pcd", "cd", "pt", "fpcd"}, default="pcd"
         Persistent contrastive divergence (negative chains persist across
         updates, Tieleman 2008), contrastive divergence (chains restart at
-        the minibatch, Hinton 2002) or parallel tempering (persistent chains
-        at several temperatures that swap states, Desjardins et al. 2010).
+        the minibatch, Hinton 2002), parallel tempering (persistent chains
+        at several temperatures that swap states, Desjardins et al. 2010) or
+        fast-weights PCD (the persistent chains run with the weights plus
+        "fast weights" that learn the same gradient quickly and decay, which
+        pushes the chains out of the modes they visited; Tieleman & Hinton
+        2009).
     n_gibbs_steps : int, default=1
         The k of CD-k / PCD-k: Gibbs steps per update.
     n_chains : int, default=None
@@ -178,6 +182,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     validation_fraction : float in (0, 1), default=0.1
     n_iter_no_change : int, default=5
     tol : float, default=1e-4
+    fast_learning_rate : float, default=None
+        ``method="fpcd"`` only: learning rate of the fast weights, constant
+        whatever the schedule; None uses ``learning_rate``.
+    fast_decay : float in [0, 1), default=0.95
+        ``method="fpcd"`` only: factor the fast weights shrink by at every
+        update (Tieleman & Hinton's 19/20).
     pseudo_likelihood : {"exact", "stochastic"}, default="exact"
         How :meth:`score_samples` computes the pseudo-log-likelihood: exactly
         (the sum over every unit; deterministic; O(n D H)) or with
@@ -241,7 +251,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state", np.random.Generator],
-        "method": [StrOptions({"pcd", "cd", "pt"})],
+        "method": [StrOptions({"pcd", "cd", "pt", "fpcd"})],
         "n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -257,6 +267,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "fast_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "fast_decay": [Interval(Real, 0, 1, closed="left")],
         "pseudo_likelihood": [StrOptions({"exact", "stochastic"})],
     }
 
@@ -285,6 +297,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         validation_fraction=0.1,
         n_iter_no_change=5,
         tol=1e-4,
+        fast_learning_rate=None,
+        fast_decay=0.95,
         pseudo_likelihood="exact",
     ):
         self.n_components = n_components
@@ -309,6 +323,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.fast_learning_rate = fast_learning_rate
+        self.fast_decay = fast_decay
         self.pseudo_likelihood = pseudo_likelihood
 
     # ------------------------------------------------------------------ fit
@@ -330,7 +346,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self.intercept_visible_[...] = np.log(p) - np.log1p(-p)
         n_chains = self.batch_size if self.n_chains is None else self.n_chains
         self.h_samples_ = np.zeros((n_chains, self.n_components), dtype=dtype)
-        for name in ("_velocity", "_data_sum", "_offsets", "_pt_v"):
+        for name in ("_velocity", "_data_sum", "_offsets", "_pt_v", "_fast"):
             self.__dict__.pop(name, None)
         self._training_state(X, rng)
 
@@ -343,6 +359,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if not hasattr(self, "_velocity"):
             self._velocity = None
             self._sparsity_q = None
+        if not hasattr(self, "_fast"):
+            self._fast = None  # fast weights, created by the first fpcd update
         if not hasattr(self, "_data_sum"):
             self._data_sum = np.zeros(D)
             self._data_count = 0
@@ -380,8 +398,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if not hasattr(self, "_ws"):
             self._ws = GradientWorkspace()
         theta = self._theta()
-        persistent = self.method == "pcd"
+        persistent = self.method in ("pcd", "fpcd")
         B = v_pos.shape[0]
+        theta_chain = None
+        if self.method == "fpcd":
+            if self._fast is None or self._fast.shape != theta.shape:
+                self._fast = np.zeros_like(theta)
+            theta_chain = self._ws.get("theta_chain", theta.shape, theta.dtype)
+            np.add(theta, self._fast, out=theta_chain)
         v_chain = None
         if self.method == "pt":
             m = self.h_samples_.shape[0]
@@ -401,7 +425,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         # Statistics are sums over the minibatch; folding lr / B into them
         # lets the plain update happen inside the gradient product.
         scale = lr / B
-        plain = not (self.momentum or self._offsets is not None)
+        plain = not (
+            self.momentum or self._offsets is not None or theta_chain is not None
+        )
         if plain and self.weight_decay:
             theta[:-1, :-1] *= theta.dtype.type(1.0 - lr * self.weight_decay)
         G, gb, h_next, h_pos_mean = cd_statistics_(
@@ -415,6 +441,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             scale=scale,
             accumulate=plain,
             need_h_mean=self._offsets is not None or bool(self.sparsity_cost),
+            theta_chain=theta_chain,
         )
         if persistent:
             self.h_samples_ = h_next
@@ -425,6 +452,13 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 self._move_offsets(v_pos, h_pos_mean)
             else:
                 db = gb * scale
+            if theta_chain is not None:
+                # the fast weights follow the gradient alone (no weight decay or
+                # momentum), at their own constant rate, and decay
+                fast, k = self._fast, theta.dtype.type(self._fast_rate() / lr)
+                fast *= theta.dtype.type(self.fast_decay)
+                fast[:H] += k * G
+                fast[H, :-1] += k * db
             if self.weight_decay:
                 G[:, :-1] -= theta.dtype.type(lr * self.weight_decay) * theta[:H, :-1]
             if self.momentum:
@@ -444,6 +478,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             theta[:H, -1] += (
                 lr * self.sparsity_cost * (self.sparsity_target - self._sparsity_q)
             )
+
+    def _fast_rate(self):
+        rate = self.fast_learning_rate
+        return self.learning_rate if rate is None else rate
 
     def _move_offsets(self, v_pos, h_pos_mean):
         """Moving averages of the centering offsets."""

@@ -59,8 +59,18 @@ def _progress(rbm, optimum):
         dict(centering=True),
         dict(centering=True, n_chains=100, momentum=0.5),
         dict(early_stopping=True, n_iter=200, n_chains=100),
+        dict(method="fpcd"),
+        dict(method="fpcd", centering=True, fast_learning_rate=0.05),
     ],
-    ids=["pcd", "pt", "centering", "centering+momentum", "early_stopping"],
+    ids=[
+        "pcd",
+        "pt",
+        "centering",
+        "centering+momentum",
+        "early_stopping",
+        "fpcd",
+        "fpcd+centering",
+    ],
 )
 def test_methods_train_toward_the_exact_optimum(extra, exact_optimum):
     # the exact reference reaches -1.15 nats from -4.16; every method must get
@@ -68,6 +78,35 @@ def test_methods_train_toward_the_exact_optimum(extra, exact_optimum):
     rbm = BernoulliRBM(**{**BASE, **extra}).fit(X3)
     assert exact_optimum > -1.3
     assert _progress(rbm, exact_optimum) > 0.75
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fpcd_with_vanishing_fast_weights_is_pcd(dtype):
+    # fast weights of ~1e-300 (float64) or 1e-40 (float32) leave the chain's
+    # parameters unchanged to the last bit: the same draws, the same model
+    tiny = 1e-300 if dtype == np.float64 else 1e-40
+    X = X3.astype(dtype)
+    pcd = BernoulliRBM(**BASE).fit(X)
+    fpcd = BernoulliRBM(**BASE, method="fpcd", fast_learning_rate=tiny)
+    with np.errstate(under="ignore"):
+        fpcd.fit(X)
+    assert_allclose(fpcd.components_, pcd.components_, rtol=1e-5, atol=1e-6)
+    assert_allclose(fpcd.h_samples_, pcd.h_samples_)
+    assert np.abs(fpcd._fast).max() < 1e-30
+
+
+def test_fpcd_fast_weights_follow_the_gradient_and_decay():
+    rbm = BernoulliRBM(**{**BASE, "n_iter": 3}, method="fpcd").fit(X3)
+    fast = rbm._fast.copy()
+    assert np.abs(fast).max() > 0
+    assert fast[-1, -1] == 0  # the corner of the augmented matrix is no parameter
+    # one more update: fast <- decay * fast + (fast lr / lr) * step; the step
+    # without momentum or weight decay is exactly the change of the parameters
+    rbm.set_params(fast_learning_rate=0.3, fast_decay=0.5)
+    before = rbm._theta().copy()
+    rbm.partial_fit(X3[:10])
+    step = rbm._theta() - before
+    assert_allclose(rbm._fast, 0.5 * fast + 3.0 * step, atol=1e-12)
 
 
 def test_early_stopping_stops_and_records_scores():
@@ -187,6 +226,9 @@ def test_pt_swap_acceptance_matches_the_formula():
         ("n_iter_no_change", 0),
         ("tol", -1.0),
         ("centering", "yes"),
+        ("fast_learning_rate", 0.0),
+        ("fast_decay", 1.0),
+        ("fast_decay", -0.1),
     ],
 )
 def test_bad_training_parameters(param, value):
