@@ -113,8 +113,7 @@ def main():
             )
         rows.append((name, np.mean(lls), np.std(lls), np.mean(secs)))
         print(
-            f"{name:28s} {np.mean(lls):8.3f} +- {np.std(lls):.3f} "
-            f"{np.mean(secs):.1f}s",
+            f"{name:28s} {np.mean(lls):8.3f} +- {np.std(lls):.3f} {np.mean(secs):.1f}s",
             flush=True,
         )
     t = time.perf_counter()
