@@ -18,6 +18,7 @@ Usage:
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -38,6 +39,7 @@ METHODS = {
     "cd25": dict(method="cd", n_gibbs_steps=25),
     "pcd1": dict(method="pcd"),
     "pcd_centered": dict(method="pcd", centering=True),
+    "pcd5_centered": dict(method="pcd", centering=True, n_gibbs_steps=5),
     "pt": dict(method="pt", n_temperatures=10),
     "fpcd": dict(method="fpcd"),
     "fpcd_centered": dict(method="fpcd", centering=True),
@@ -100,6 +102,13 @@ def main():
         choices=["stochastic", "threshold"],
         help="stochastic (the papers') or pixel >= 0.5 (PyDeep's loader)",
     )
+    p.add_argument(
+        "--average",
+        type=int,
+        default=None,
+        help="average the parameters from this epoch on (BernoulliRBM(average=...)); "
+        "the last iterate is scored too",
+    )
     p.add_argument("--json", default=None)
     p.add_argument("--quick", action="store_true")
     args = p.parse_args()
@@ -140,25 +149,37 @@ def main():
             rbm.intercept_visible_ = model.intercept_visible_.astype(args.dtype)
             rbm.intercept_hidden_ = model.intercept_hidden_.astype(args.dtype)
         else:
+            average = False
+            if args.average is not None:
+                average = max(1, args.average * X_train.shape[0])
             rbm = BernoulliRBM(
                 n_iter=args.epochs,
                 momentum=args.momentum,
                 learning_rate_schedule=args.schedule,
                 visible_bias_init="data",
+                average=average,
                 **METHODS[name],
                 **kw,
             )
             t = time.perf_counter()
             rbm.fit(X_train)
             fit_s = time.perf_counter() - t
-        with threadpool_limits(1):
-            ev = evaluate(rbm, X_test, args, seed=0)
-        res = dict(method=name, epochs=args.epochs, fit_s=fit_s, **ev)
-        results.append(res)
-        print(json.dumps(res), flush=True)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(results, f, indent=1)
+        scored = [(name, rbm)]
+        if getattr(rbm, "_live_theta", None) is not None:
+            # the averaged model is what fit returned; score the last iterate too
+            last = copy.deepcopy(rbm)
+            last._theta()[...] = rbm._live_theta
+            scored = [(f"{name}+average from epoch {args.average}", rbm)]
+            scored.append((f"{name} last iterate", last))
+        for label, model in scored:
+            with threadpool_limits(1):
+                ev = evaluate(model, X_test, args, seed=0)
+            res = dict(method=label, epochs=args.epochs, fit_s=fit_s, **ev)
+            results.append(res)
+            print(json.dumps(res), flush=True)
+            if args.json:
+                with open(args.json, "w") as f:
+                    json.dump(results, f, indent=1)
 
     print(
         f"\n500 hidden units, {args.epochs} epochs, batch {args.batch_size}, "

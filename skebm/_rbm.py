@@ -188,6 +188,17 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     fast_decay : float in [0, 1), default=0.95
         ``method="fpcd"`` only: factor the fast weights shrink by at every
         update (Tieleman & Hinton's 19/20).
+    average : bool or int, default=False
+        Iterate averaging (Polyak & Juditsky 1992; for RBMs Swersky et al.
+        2010): the fitted parameters are the running mean of the parameters
+        after every update, while training itself (the chains, momentum,
+        the next ``partial_fit``) continues from the last iterate. True
+        averages from the first update; an int starts once that many
+        training samples have been seen (scikit-learn's ``SGDClassifier``
+        convention). Lets the learning rate stay large, which keeps the
+        persistent chains mixing, without its noise in the final model.
+        Costs three passes over the parameters per update. Not combined
+        with ``early_stopping``.
     pseudo_likelihood : {"exact", "stochastic"}, default="exact"
         How :meth:`score_samples` computes the pseudo-log-likelihood: exactly
         (the sum over every unit; deterministic; O(n D H)) or with
@@ -269,6 +280,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "tol": [Interval(Real, 0, None, closed="left")],
         "fast_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
         "fast_decay": [Interval(Real, 0, 1, closed="left")],
+        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
         "pseudo_likelihood": [StrOptions({"exact", "stochastic"})],
     }
 
@@ -299,6 +311,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         tol=1e-4,
         fast_learning_rate=None,
         fast_decay=0.95,
+        average=False,
         pseudo_likelihood="exact",
     ):
         self.n_components = n_components
@@ -325,6 +338,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.tol = tol
         self.fast_learning_rate = fast_learning_rate
         self.fast_decay = fast_decay
+        self.average = average
         self.pseudo_likelihood = pseudo_likelihood
 
     # ------------------------------------------------------------------ fit
@@ -346,7 +360,15 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self.intercept_visible_[...] = np.log(p) - np.log1p(-p)
         n_chains = self.batch_size if self.n_chains is None else self.n_chains
         self.h_samples_ = np.zeros((n_chains, self.n_components), dtype=dtype)
-        for name in ("_velocity", "_data_sum", "_offsets", "_pt_v", "_fast"):
+        for name in (
+            "_velocity",
+            "_data_sum",
+            "_offsets",
+            "_pt_v",
+            "_fast",
+            "_average_state",
+            "_live_theta",
+        ):
             self.__dict__.pop(name, None)
         self._training_state(X, rng)
 
@@ -369,6 +391,20 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             if self.centering:
                 mu = np.asarray(X.mean(axis=0), dtype=dtype).ravel()
                 self._offsets = (mu, np.full(self.n_components, 0.5, dtype=dtype))
+        if not hasattr(self, "_average_state"):
+            self._average_state = None  # [running mean (float64), count]
+            self._n_seen = 0
+        live = self.__dict__.pop("_live_theta", None)
+        if live is not None:
+            # The attributes show the average; training goes on from the
+            # last iterate -- unless the user has set other parameters since.
+            theta = self._theta()
+            if self._average_state is not None and np.array_equal(
+                theta, self._average_state[0].astype(theta.dtype)
+            ):
+                theta[...] = live
+            else:
+                self._average_state, self._n_seen = None, 0
         if not hasattr(self, "_pt_v"):
             self._pt_v = None
             if self.method == "pt":
@@ -472,12 +508,40 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             else:
                 theta[:H] += G
                 theta[H, :-1] += db
+        if self.average is not False:
+            self._accumulate_average(theta, B)
         if self.sparsity_cost:
             q = self._sparsity_q
             self._sparsity_q = h_pos_mean if q is None else 0.9 * q + 0.1 * h_pos_mean
             theta[:H, -1] += (
                 lr * self.sparsity_cost * (self.sparsity_target - self._sparsity_q)
             )
+
+    def _accumulate_average(self, theta, n_samples):
+        """Fold the current iterate into the running mean of the parameters."""
+        self._n_seen += n_samples
+        start = 0 if self.average is True else int(self.average)
+        if self._n_seen < start:
+            return
+        state = self._average_state
+        if state is None:
+            # float64: a float32 running mean over 1e5 updates would drift
+            self._average_state = [theta.astype(np.float64), 1]
+            return
+        state[1] += 1
+        diff = self._ws.get("average_diff", theta.shape, np.float64)
+        np.subtract(theta, state[0], out=diff)
+        diff *= 1.0 / state[1]
+        state[0] += diff
+
+    def _publish_average(self):
+        """Show the averaged parameters; keep the last iterate for training."""
+        state = getattr(self, "_average_state", None)
+        if state is None:
+            return
+        theta = self._theta()
+        self._live_theta = theta.copy()
+        theta[...] = state[0]
 
     def _fast_rate(self):
         rate = self.fast_learning_rate
@@ -519,6 +583,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             The fitted model.
         """
         X = self._validate_train_X(X, reset=True)
+        if self.early_stopping and self.average is not False:
+            raise ValueError(
+                "average cannot be combined with early_stopping: early stopping "
+                "keeps the best epoch's parameters, averaging their mean."
+            )
         self.random_state_ = make_generator(self.random_state)
         X_val = None
         if self.early_stopping:
@@ -545,6 +614,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                     break
         if stopper is not None:
             stopper.restore_best()
+        self._publish_average()
         self._drop_workspace()
         return self
 
@@ -586,6 +656,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._track_data(X)
         with blas_threads_for(X.shape[0] * X.shape[1] * self.n_components):
             self._update(X, self.random_state_, self.learning_rate)
+        self._publish_average()
         self._own_chains()
         return self
 
