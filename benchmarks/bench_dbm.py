@@ -164,12 +164,22 @@ def mnist_section(args):
         )
         print(rows[-1], flush=True)
 
+    first = 1
     with threadpool_limits(args.threads):
-        t0 = time.perf_counter()
-        model.fit(X)  # pretraining and chain initialisation only (n_iter=0)
-        train_s = pretrain_s = time.perf_counter() - t0
-        record(0, train_s)
-        for epoch in range(1, args.epochs + 1):
+        if args.resume:
+            # a model pickled by --save after `--resume-epoch` joint epochs
+            # (and --resume-train-s seconds of training): go on from there
+            with open(args.resume, "rb") as f:
+                model = pickle.load(f)
+            model.set_params(verbose=1)
+            first = args.resume_epoch + 1
+            train_s, pretrain_s = args.resume_train_s, 0.0
+        else:
+            t0 = time.perf_counter()
+            model.fit(X)  # pretraining and chain initialisation only (n_iter=0)
+            train_s = pretrain_s = time.perf_counter() - t0
+            record(0, train_s)
+        for epoch in range(first, first + args.epochs):
             model.set_params(
                 learning_rate=args.lr / (1.0 + (epoch - 1) / args.lr_decay_epochs),
                 momentum=0.5 if epoch <= args.momentum_switch else 0.9,
@@ -177,7 +187,7 @@ def mnist_section(args):
             t = time.perf_counter()
             model.partial_fit(X)
             train_s += time.perf_counter() - t
-            if epoch % args.eval_every == 0 or epoch == args.epochs:
+            if epoch % args.eval_every == 0 or epoch == first + args.epochs - 1:
                 record(epoch, train_s)
         print()
         table(
@@ -240,7 +250,8 @@ def mnist_section(args):
         f"test error {100 * err:.2f} % ({clf_s:.0f} s)"
     )
     if args.epochs:
-        per_epoch = (train_s - pretrain_s) / args.epochs
+        joint_s = train_s - pretrain_s - (args.resume_train_s if args.resume else 0)
+        per_epoch = joint_s / args.epochs
         print(
             f"joint epoch: {per_epoch:.1f} s at {X.shape[0]} rows; "
             f"projected {per_epoch * 60000 / X.shape[0] * 500 / 3600:.1f} h for "
@@ -407,6 +418,9 @@ def main():
     p.add_argument("--json", default=None, help="write the figures to this file")
     p.add_argument("--save", default=None, help="pickle the trained DBM here")
     p.add_argument("--reverse", action="store_true", help="also reverse AIS")
+    p.add_argument("--resume", default=None, help="continue a model saved by --save")
+    p.add_argument("--resume-epoch", type=int, default=0, help="its joint epochs")
+    p.add_argument("--resume-train-s", type=float, default=0.0, help="its train s")
     args = p.parse_args()
     args.speed_threads = [int(t) for t in args.speed_threads.split(",")]
     q = args.quick

@@ -12,7 +12,12 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 from skebm import BernoulliRBM
-from skebm._gibbs import rbm_cd_gradient, sample_bernoulli_, sigmoid_scaled_
+from skebm._gibbs import (
+    rbm_cd_gradient,
+    sample_bernoulli_,
+    sample_bernoulli_logits_,
+    sigmoid_scaled_,
+)
 from skebm._partition import pseudo_likelihood
 
 from .exact import (
@@ -450,6 +455,44 @@ def test_bernoulli_draws_with_scaled_probabilities(dtype, unit, make_rng):
         )
         assert_array_equal(got, ref)
         assert 0.4 < ref.mean() < 0.6
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bernoulli_draws_from_logits(dtype):
+    # the training loop's draws from pre-activations: the same event as a
+    # 16-bit comparison with 2**16 sigmoid(a) (sigmoid in float32), extreme
+    # pre-activations give 0 or 1 without warnings (filterwarnings=error)
+    a = np.random.default_rng(0).normal(0, 4, (200, 50)).astype(dtype)
+    a[0, :6] = [-1e4, -200.0, -np.inf, 1e4, 200.0, np.inf]
+    if dtype == np.float64:
+        a[1, :2] = [-1e300, 1e300]
+    out = sample_bernoulli_logits_(np.empty_like(a), a.copy(), np.random.default_rng(1))
+    assert_array_equal(out[0, :6], [0, 0, 0, 1, 1, 1])
+    if dtype == np.float64:
+        assert_array_equal(out[1, :2], [0, 1])
+    with np.errstate(over="ignore"):  # the reference's own cast of 1e300
+        p = expit(a.astype(np.float32)).astype(np.float32)
+    ref = sample_bernoulli_(
+        np.empty_like(a),
+        p * np.float32(65536.0),
+        np.random.default_rng(1),
+        fast=True,
+        unit=65536.0,
+    )
+    assert np.mean(out != ref) < 1e-3  # rounding of the float32 sigmoid only
+    # frequencies against the exact probabilities (binomial, 6 sigma)
+    big = np.full((2000, 5), [-3.0, -0.5, 0.0, 1.0, 4.0], dtype=dtype)
+    draws = sample_bernoulli_logits_(
+        np.empty_like(big), big.copy(), np.random.default_rng(2)
+    )
+    q = expit(big[0].astype(np.float64))
+    assert np.all(np.abs(draws.mean(axis=0) - q) < 6 * np.sqrt(q * (1 - q) / 2000))
+    # a legacy RandomState keeps scikit-learn's float stream
+    legacy = sample_bernoulli_logits_(
+        np.empty_like(a), a.copy(), np.random.RandomState(3)
+    )
+    expected = np.random.RandomState(3).uniform(size=a.shape) < expit(a)
+    assert_array_equal(legacy, expected)
 
 
 def test_h_samples_is_an_array_of_its_own():
