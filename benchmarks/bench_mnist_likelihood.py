@@ -40,6 +40,7 @@ METHODS = {
     "pcd1": dict(method="pcd"),
     "pcd_centered": dict(method="pcd", centering=True),
     "pcd5_centered": dict(method="pcd", centering=True, n_gibbs_steps=5),
+    "pcd10_centered": dict(method="pcd", centering=True, n_gibbs_steps=10),
     "pt": dict(method="pt", n_temperatures=10),
     "fpcd": dict(method="fpcd"),
     "fpcd_centered": dict(method="fpcd", centering=True),
