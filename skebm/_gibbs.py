@@ -299,7 +299,7 @@ class _CDBuffers:
         self.v_neg = self.Vs[n_pos:]
         self.v_neg_states = self.v_neg[:, :D]
         self.h_neg = self.Hs[n_pos:]
-        self.scratch = np.empty((m, max(H, D)), dtype)
+        self.scratch = np.empty((m, H), dtype)  # CD's first hidden draw
         self.p32 = None if dtype == np.float32 else np.empty((m, D), np.float32)
 
 

@@ -537,6 +537,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _publish_average(self):
         """Show the averaged parameters; keep the last iterate for training."""
         state = getattr(self, "_average_state", None)
+        if self.average is False:
+            # switched off since (set_params): the last iterate is the model
+            self._average_state = None
+            return
         if state is None:
             return
         theta = self._theta()

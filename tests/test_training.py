@@ -162,6 +162,15 @@ def test_average_beats_the_last_iterate_at_a_constant_rate(exact_optimum):
     assert np.mean(gains) > 0.2
 
 
+def test_average_switched_off_shows_the_last_iterate():
+    kw = dict(n_components=4, random_state=0)
+    rbm = BernoulliRBM(**kw, average=True).fit(X3)
+    plain = BernoulliRBM(**kw).fit(X3)
+    rbm.set_params(average=False).partial_fit(X3[:10])
+    plain.partial_fit(X3[:10])
+    assert_allclose(rbm.components_, plain.components_, atol=1e-12)
+
+
 def test_average_and_early_stopping_exclude_each_other():
     with pytest.raises(ValueError, match="average cannot be combined"):
         BernoulliRBM(average=True, early_stopping=True).fit(X3)
