@@ -187,6 +187,8 @@ def mnist_section(args):
             t = time.perf_counter()
             model.partial_fit(X)
             train_s += time.perf_counter() - t
+            if args.checkpoint_every and epoch % args.checkpoint_every == 0:
+                checkpoint(model, epoch, train_s, args.save)
             if epoch % args.eval_every == 0 or epoch == first + args.epochs - 1:
                 record(epoch, train_s)
         print()
@@ -387,6 +389,21 @@ def speed_section(args):
     return {"rows": rows}
 
 
+def checkpoint(model, epoch, train_s, path):
+    """Pickle the model mid-run (atomically), with what --resume needs beside it.
+
+    A run longer than the session that started it can then be continued with
+    ``--resume PATH --resume-epoch E --resume-train-s S`` from PATH.json.
+    """
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        pickle.dump(model, f)
+    os.replace(tmp, path)
+    with open(path + ".json", "w") as f:
+        json.dump({"epoch": epoch, "train_s": train_s}, f)
+    print(f"checkpoint: epoch {epoch}, {train_s:.0f} s -> {path}", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
@@ -417,11 +434,19 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", default=None, help="write the figures to this file")
     p.add_argument("--save", default=None, help="pickle the trained DBM here")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        help="also pickle it to --save every this many joint epochs",
+    )
     p.add_argument("--reverse", action="store_true", help="also reverse AIS")
     p.add_argument("--resume", default=None, help="continue a model saved by --save")
     p.add_argument("--resume-epoch", type=int, default=0, help="its joint epochs")
     p.add_argument("--resume-train-s", type=float, default=0.0, help="its train s")
     args = p.parse_args()
+    if args.checkpoint_every and not args.save:
+        p.error("--checkpoint-every needs --save")
     args.speed_threads = [int(t) for t in args.speed_threads.split(",")]
     q = args.quick
     defaults = {
