@@ -211,8 +211,7 @@ def mnist_section(args):
             model, Xt, X_train_eval, args.final_betas, args.final_runs, args.seed + 1
         )
         if args.save:
-            with open(args.save, "wb") as f:
-                pickle.dump(model, f)
+            checkpoint(model, first + args.epochs - 1, train_s, args.save)
         reverse = None
         if args.reverse:
             # Reverse AIS from model samples (chains started at test images):
@@ -390,9 +389,10 @@ def speed_section(args):
 
 
 def checkpoint(model, epoch, train_s, path):
-    """Pickle the model mid-run (atomically), with what --resume needs beside it.
+    """Pickle the model (atomically), with what --resume needs beside it.
 
-    A run longer than the session that started it can then be continued with
+    Used mid-run (--checkpoint-every) and at the end: a run longer than the
+    session that started it can be continued with
     ``--resume PATH --resume-epoch E --resume-train-s S`` from PATH.json.
     """
     tmp = path + ".tmp"
