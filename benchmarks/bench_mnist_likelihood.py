@@ -118,6 +118,11 @@ def main():
         help="average the parameters from this epoch on (BernoulliRBM(average=...)); "
         "the last iterate is scored too",
     )
+    p.add_argument(
+        "--shuffle",
+        action="store_true",
+        help="new order of the training images each epoch (BernoulliRBM(shuffle=True))",
+    )
     p.add_argument("--json", default=None)
     p.add_argument("--save", default=None, help="pickle the last fitted model here")
     p.add_argument("--quick", action="store_true")
@@ -170,6 +175,7 @@ def main():
                 average=average,
                 weight_decay=args.weight_decay,
                 n_chains=args.n_chains,
+                shuffle=args.shuffle,
                 **METHODS[name],
                 **kw,
             )
@@ -199,7 +205,8 @@ def main():
     print(
         f"\n500 hidden units, {args.epochs} epochs, batch {args.batch_size}, "
         f"lr {args.lr} ({args.schedule}), momentum {args.momentum}, weight decay "
-        f"{args.weight_decay}, chains {args.n_chains or args.batch_size}; AIS "
+        f"{args.weight_decay}, chains {args.n_chains or args.batch_size}, shuffle "
+        f"{args.shuffle}; AIS "
         f"{args.ais_betas} betas x {args.ais_runs} runs; skebm methods start the "
         "visible biases at the data's log-odds; sklearn: same learning rate, "
         "constant, no momentum (it has no other settings)\n"

@@ -203,6 +203,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         How :meth:`score_samples` computes the pseudo-log-likelihood: exactly
         (the sum over every unit; deterministic; O(n D H)) or with
         scikit-learn's estimate (one random unit per sample, times D).
+    shuffle : bool, default=False
+        Draw a new order of the training samples before every epoch of
+        ``fit`` (each minibatch is then a copy of rows gathered from ``X``).
+        Off by default, as in scikit-learn's BernoulliRBM, which visits the
+        same minibatches in the same order every epoch.
 
     Attributes
     ----------
@@ -282,6 +287,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "fast_decay": [Interval(Real, 0, 1, closed="left")],
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
         "pseudo_likelihood": [StrOptions({"exact", "stochastic"})],
+        "shuffle": ["boolean"],
     }
 
     def __init__(
@@ -313,6 +319,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         fast_decay=0.95,
         average=False,
         pseudo_likelihood="exact",
+        shuffle=False,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -340,6 +347,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.fast_decay = fast_decay
         self.average = average
         self.pseudo_likelihood = pseudo_likelihood
+        self.shuffle = shuffle
 
     # ------------------------------------------------------------------ fit
     def _validate_train_X(self, X, reset):
@@ -609,8 +617,13 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         with blas_threads_for(self.batch_size * X.shape[1] * self.n_components):
             for epoch in range(1, self.n_iter + 1):
                 lr = self._epoch_rate(epoch)
-                for s in slices:
-                    self._update(X[s], self.random_state_, lr)
+                if self.shuffle:
+                    order = self.random_state_.permutation(n_samples)
+                    for s in slices:
+                        self._update(X[order[s]], self.random_state_, lr)
+                else:
+                    for s in slices:
+                        self._update(X[s], self.random_state_, lr)
                 self.n_iter_ = epoch
                 if self.verbose:
                     self._print_progress(X, epoch, timer.lap())

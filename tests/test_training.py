@@ -7,6 +7,7 @@ a reference trained by exact full-batch gradient ascent (tests/exact.py).
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from scipy import sparse
 from scipy.special import expit, logsumexp
 
 from skebm import BernoulliRBM
@@ -298,8 +299,37 @@ def test_pt_swap_acceptance_matches_the_formula():
         ("fast_decay", -0.1),
         ("average", -1),
         ("average", "yes"),
+        ("shuffle", "yes"),
     ],
 )
 def test_bad_training_parameters(param, value):
     with pytest.raises(ValueError, match=rf"'{param}' parameter of BernoulliRBM"):
         BernoulliRBM(**{param: value}).fit(X3)
+
+
+def test_shuffle_visits_every_row_once_per_epoch_in_a_new_order():
+    X = np.random.default_rng(5).random((23, 4))
+    rbm = BernoulliRBM(n_components=3, batch_size=5, n_iter=3, random_state=0)
+    seen = []
+    update = rbm._update
+    rbm._update = lambda Xb, rng, lr: (seen.append(Xb.copy()), update(Xb, rng, lr))
+    rbm.set_params(shuffle=True).fit(X)
+    # 5 minibatches per epoch, of the sizes of the unshuffled ones
+    assert [len(b) for b in seen] == [5, 5, 5, 5, 3] * 3
+    epochs = [np.vstack(seen[i : i + 5]) for i in (0, 5, 10)]
+    key = [tuple(r) for r in X]
+    for e in epochs:
+        assert sorted(tuple(r) for r in e) == sorted(key)  # a permutation
+    assert not np.array_equal(epochs[0], epochs[1])
+    assert not np.array_equal(epochs[0], X)
+    # reproducible, and sparse input gathers the same rows
+    again = BernoulliRBM(
+        n_components=3, batch_size=5, n_iter=3, random_state=0, shuffle=True
+    ).fit(X)
+    assert_allclose(again.components_, rbm.components_)
+    sp = BernoulliRBM(
+        n_components=3, batch_size=5, n_iter=3, random_state=0, shuffle=True
+    ).fit(sparse.csr_matrix(X))
+    assert_allclose(sp.components_, rbm.components_, rtol=1e-10)
+    plain = BernoulliRBM(n_components=3, batch_size=5, n_iter=3, random_state=0)
+    assert not np.allclose(plain.fit(X).components_, rbm.components_)
