@@ -5,11 +5,13 @@ import time
 import numpy as np
 
 
-def alternate(funcs, repeats):
+def alternate(funcs, repeats, return_rounds=False):
     """Run each callable once per round, ``repeats`` rounds; median seconds each.
 
     Alternating A, B, C, A, B, C ... spreads the machine's noise evenly over
-    the contenders instead of letting a burst of load hit one of them.
+    the contenders instead of letting a burst of load hit one of them. With
+    ``return_rounds`` also return every round's seconds (name -> list), for
+    ratios taken within a round.
     """
     times = {name: [] for name in funcs}
     for _ in range(repeats):
@@ -17,7 +19,8 @@ def alternate(funcs, repeats):
             t = time.perf_counter()
             f()
             times[name].append(time.perf_counter() - t)
-    return {name: float(np.median(ts)) for name, ts in times.items()}
+    medians = {name: float(np.median(ts)) for name, ts in times.items()}
+    return (medians, times) if return_rounds else medians
 
 
 def synthetic_binary(n, d, density, seed=0, dtype=np.float64):
