@@ -30,7 +30,7 @@ from sklearn.neural_network import BernoulliRBM as SkRBM
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mnist_data import binarize, load_mnist  # noqa: E402
+from mnist_data import train_test  # noqa: E402
 
 from skebm import BernoulliRBM  # noqa: E402
 
@@ -130,13 +130,7 @@ def main():
     if args.quick:
         args.epochs, args.ais_betas, args.ais_runs = 1, 1000, 20
 
-    (Xtr, _), (Xva, _), (Xte, _) = load_mnist()
-    if args.binarize == "stochastic":
-        X_train = binarize(np.vstack([Xtr, Xva]), seed=0).astype(args.dtype)
-        X_test = binarize(Xte, seed=1).astype(args.dtype)
-    else:
-        X_train = (np.vstack([Xtr, Xva]) >= 0.5).astype(args.dtype)
-        X_test = (Xte >= 0.5).astype(args.dtype)
+    X_train, X_test = train_test(args.dtype, args.binarize)
     if args.quick:
         X_train, X_test = X_train[:5000], X_test[:1000]
     print(

@@ -28,3 +28,16 @@ def binarize(X, seed):
     """Stochastic binarization, each pixel ~ Bernoulli(grey level), fixed seed."""
     rng = np.random.default_rng(seed)
     return (rng.random(X.shape, dtype=np.float32) < X).astype(np.float32)
+
+
+def train_test(dtype=np.float32, how="stochastic"):
+    """The 60 000 training (train + valid) and 10 000 test images, binarized.
+
+    "stochastic": each pixel ~ Bernoulli(grey level), seeds 0 (train) and 1
+    (test), as the papers do; "threshold": pixel >= 0.5 (PyDeep's loader).
+    """
+    (Xtr, _), (Xva, _), (Xte, _) = load_mnist()
+    X = np.vstack([Xtr, Xva])
+    if how == "stochastic":
+        return binarize(X, seed=0).astype(dtype), binarize(Xte, seed=1).astype(dtype)
+    return (X >= 0.5).astype(dtype), (Xte >= 0.5).astype(dtype)

@@ -13,11 +13,9 @@ import pickle
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_mnist_likelihood import evaluate  # noqa: E402
-from mnist_data import binarize, load_mnist  # noqa: E402
+from mnist_data import train_test  # noqa: E402
 
 
 def main():
@@ -31,11 +29,8 @@ def main():
     args = p.parse_args()
     with open(args.model, "rb") as f:
         rbm = pickle.load(f)
-    dtype = rbm.components_.dtype
-    # the same data and binarization seeds as bench_mnist_likelihood.py
-    (Xtr, _), (Xva, _), (Xte, _) = load_mnist()
-    X_train = binarize(np.vstack([Xtr, Xva]), seed=0).astype(dtype)
-    X_test = binarize(Xte, seed=1).astype(dtype)
+    # the data and binarization seeds of bench_mnist_likelihood.py
+    X_train, X_test = train_test(rbm.components_.dtype)
     ns = argparse.Namespace(
         ais_betas=args.betas,
         ais_runs=args.runs,

@@ -617,13 +617,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         with blas_threads_for(self.batch_size * X.shape[1] * self.n_components):
             for epoch in range(1, self.n_iter + 1):
                 lr = self._epoch_rate(epoch)
-                if self.shuffle:
-                    order = self.random_state_.permutation(n_samples)
-                    for s in slices:
-                        self._update(X[order[s]], self.random_state_, lr)
-                else:
-                    for s in slices:
-                        self._update(X[s], self.random_state_, lr)
+                # rows of this epoch's order (a gathered copy when shuffled)
+                order = (
+                    self.random_state_.permutation(n_samples) if self.shuffle else None
+                )
+                for s in slices:
+                    self._update(
+                        X[s] if order is None else X[order[s]], self.random_state_, lr
+                    )
                 self.n_iter_ = epoch
                 if self.verbose:
                     self._print_progress(X, epoch, timer.lap())
