@@ -30,7 +30,7 @@ from sklearn.neural_network import BernoulliRBM as SkRBM
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(__file__))
-from mnist_data import train_test  # noqa: E402
+from mnist_data import grey_train, train_test  # noqa: E402
 
 from skebm import BernoulliRBM  # noqa: E402
 
@@ -123,6 +123,13 @@ def main():
         action="store_true",
         help="new order of the training images each epoch (BernoulliRBM(shuffle=True))",
     )
+    p.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="train on the grey levels with BernoulliRBM(dynamic_binarization=True): "
+        "a new stochastic binarization of the training images every epoch (the "
+        "test images keep their fixed one)",
+    )
     p.add_argument("--json", default=None)
     p.add_argument("--save", default=None, help="pickle the last fitted model here")
     p.add_argument("--quick", action="store_true")
@@ -131,11 +138,14 @@ def main():
         args.epochs, args.ais_betas, args.ais_runs = 1, 1000, 20
 
     X_train, X_test = train_test(args.dtype, args.binarize)
+    # what the models are fitted on; X_train (fixed binarization) is scored
+    X_fit = grey_train(args.dtype) if args.dynamic else X_train
     if args.quick:
-        X_train, X_test = X_train[:5000], X_test[:1000]
+        X_train, X_test, X_fit = X_train[:5000], X_test[:1000], X_fit[:5000]
     print(
         f"train {X_train.shape}, test {X_test.shape}, {args.dtype}, "
-        f"{args.binarize} binarization",
+        f"{args.binarize} binarization"
+        + (", training on grey levels, a new binarization each epoch" * args.dynamic),
         flush=True,
     )
 
@@ -150,7 +160,7 @@ def main():
         if name == "sklearn":
             model = SkRBM(n_iter=args.epochs, **kw)
             t = time.perf_counter()
-            model.fit(X_train)
+            model.fit(X_train)  # scikit-learn has no dynamic binarization
             fit_s = time.perf_counter() - t
             # score with skebm's AIS: same parameters in a skebm estimator
             rbm = BernoulliRBM(n_iter=0, **kw).fit(X_train)
@@ -170,11 +180,12 @@ def main():
                 weight_decay=args.weight_decay,
                 n_chains=args.n_chains,
                 shuffle=args.shuffle,
+                dynamic_binarization=args.dynamic,
                 **METHODS[name],
                 **kw,
             )
             t = time.perf_counter()
-            rbm.fit(X_train)
+            rbm.fit(X_fit)
             fit_s = time.perf_counter() - t
         if args.save:
             with open(args.save, "wb") as f:

@@ -41,3 +41,10 @@ def train_test(dtype=np.float32, how="stochastic"):
     if how == "stochastic":
         return binarize(X, seed=0).astype(dtype), binarize(Xte, seed=1).astype(dtype)
     return (X >= 0.5).astype(dtype), (Xte >= 0.5).astype(dtype)
+
+
+def grey_train(dtype=np.float32):
+    """The 60 000 training images as grey levels in [0, 1) (for training with
+    ``BernoulliRBM(dynamic_binarization=True)``: a new binarization each epoch)."""
+    (Xtr, _), (Xva, _), _ = load_mnist()
+    return np.vstack([Xtr, Xva]).astype(dtype)

@@ -12,6 +12,7 @@ from scipy.special import expit
 from sklearn.utils.extmath import safe_sparse_dot
 
 __all__ = [
+    "bernoulli_draw",
     "log_sigmoid",
     "sample_bernoulli_",
     "sigmoid_scaled_",
@@ -185,6 +186,51 @@ def sample_bernoulli_logits_(out, a, rng, *, scratch=None):
     p += np.float32(1.0)
     np.divide(np.float32(_U16), p, out=p)
     return np.less(u, p, out=out)
+
+
+def bernoulli_draw(X, rng, *, out=None):
+    """A binary draw of ``X``: each value x in [0, 1] becomes 1 with probability x.
+
+    Used for dynamic binarization (a new binary version of grey-level training
+    data every time it is seen). Dense and sparse ``X`` consume the same random
+    numbers, one per entry of the dense shape, so the same generator gives the
+    same draws for both; a sparse ``X`` stays sparse (only its stored entries
+    are compared) and is not modified. With a ``Generator`` the draws use
+    16-bit uniform integers (each probability resolved to 1/65536, as in
+    :func:`sample_bernoulli_` with ``fast=True``); a legacy ``RandomState``
+    uses float uniforms.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Probabilities in [0, 1].
+    rng : numpy.random.Generator or numpy.random.RandomState
+    out : ndarray of the shape and dtype of ``X``, optional
+        Destination for dense ``X``.
+
+    Returns
+    -------
+    ndarray or CSR matrix of 0.0 / 1.0 in the dtype of ``X``.
+    """
+    n_rows, n_cols = X.shape
+    n = n_rows * n_cols
+    if isinstance(rng, np.random.Generator):
+        u = rng.bit_generator.random_raw((n + 3) // 4).view(np.uint16)[:n]
+        scale = X.dtype.type(_U16)  # u < x 2**16  <=>  u / 2**16 < x, exactly
+    else:
+        u = rng.uniform(size=n)
+        scale = 1.0
+    if hasattr(X, "tocsr"):
+        X = X.tocsr(copy=True)
+        rows = np.repeat(np.arange(n_rows, dtype=np.intp), np.diff(X.indptr))
+        drawn = u[rows * n_cols + X.indices] < X.data * scale
+        X.data = drawn.astype(X.dtype)
+        X.eliminate_zeros()
+        return X
+    if out is None:
+        out = np.empty(X.shape, X.dtype)
+    np.multiply(X, scale, out=out)
+    return np.less(u.reshape(X.shape), out, out=out)
 
 
 def hidden_activation(v, W, c, out=None):

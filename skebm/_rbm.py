@@ -17,6 +17,7 @@ from ._base import (
 from ._gibbs import (
     GradientWorkspace,
     augmented_parameters,
+    bernoulli_draw,
     cd_statistics_,
     center_statistics_,
     mean_hiddens,
@@ -208,6 +209,15 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         ``fit`` (each minibatch is then a copy of rows gathered from ``X``).
         Off by default, as in scikit-learn's BernoulliRBM, which visits the
         same minibatches in the same order every epoch.
+    dynamic_binarization : bool, default=False
+        Train on a new binary draw of each minibatch every time it is used
+        (each value x becomes 1 with probability x; sparse input stays
+        sparse): grey-level data such as MNIST is then seen as a fresh sample
+        of binary images every epoch, which regularizes like more data.
+        Off by default, as in scikit-learn, where the values serve as
+        probabilities in the positive phase. Binary data is unchanged by it
+        (but the random stream differs). Applies to ``fit`` and
+        ``partial_fit``.
 
     Attributes
     ----------
@@ -288,6 +298,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
         "pseudo_likelihood": [StrOptions({"exact", "stochastic"})],
         "shuffle": ["boolean"],
+        "dynamic_binarization": ["boolean"],
     }
 
     def __init__(
@@ -320,6 +331,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         average=False,
         pseudo_likelihood="exact",
         shuffle=False,
+        dynamic_binarization=False,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -348,6 +360,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.average = average
         self.pseudo_likelihood = pseudo_likelihood
         self.shuffle = shuffle
+        self.dynamic_binarization = dynamic_binarization
 
     # ------------------------------------------------------------------ fit
     def _validate_train_X(self, X, reset):
@@ -442,6 +455,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if not hasattr(self, "_ws"):
             self._ws = GradientWorkspace()
         theta = self._theta()
+        if self.dynamic_binarization:
+            dense = not hasattr(v_pos, "tocsr")
+            out = self._ws.get("v_draw", v_pos.shape, theta.dtype) if dense else None
+            v_pos = bernoulli_draw(v_pos, rng, out=out)
         persistent = self.method in ("pcd", "fpcd")
         B = v_pos.shape[0]
         theta_chain = None

@@ -58,29 +58,33 @@ def chi_square_pvalue(counts, probs, min_expected=5.0):
     return float(chi2.sf(stat, df=len(obs) - 1))
 
 
-def rbm_exact_gradient(X, W, b, c):
-    """Exact gradient of the mean log-likelihood (enumerating both layers)."""
+def rbm_exact_gradient(X, W, b, c, weights=None):
+    """Exact gradient of the (weighted) mean log-likelihood of the rows of X.
+
+    Enumerates both layers; ``weights`` (summing to 1) default to uniform.
+    """
     from scipy.special import expit
 
     H, D = W.shape
     V, Hs = all_states(D), all_states(H)
     J = rbm_joint_log_unnorm(W, b, c)
     P = np.exp(J - logsumexp(J))
+    w = np.full(len(X), 1.0 / len(X)) if weights is None else weights
     ph = expit(X @ W.T + c)
-    gW = ph.T @ X / len(X) - Hs.T @ P.T @ V
-    gb = X.mean(0) - P.sum(1) @ V
-    gc = ph.mean(0) - P.sum(0) @ Hs
+    gW = (ph * w[:, None]).T @ X - Hs.T @ P.T @ V
+    gb = w @ X - P.sum(1) @ V
+    gc = w @ ph - P.sum(0) @ Hs
     return gW, gb, gc
 
 
-def rbm_train_exact(X, H, *, lr=0.1, n_steps=2000, seed=0):
+def rbm_train_exact(X, H, *, lr=0.1, n_steps=2000, seed=0, weights=None):
     """Full-batch gradient ascent on the exact log-likelihood: the reference."""
     rng = np.random.default_rng(seed)
     D = X.shape[1]
     W = rng.normal(0, 0.01, (H, D))
     b, c = np.zeros(D), np.zeros(H)
     for _ in range(n_steps):
-        gW, gb, gc = rbm_exact_gradient(X, W, b, c)
+        gW, gb, gc = rbm_exact_gradient(X, W, b, c, weights)
         W += lr * gW
         b += lr * gb
         c += lr * gc

@@ -300,6 +300,7 @@ def test_pt_swap_acceptance_matches_the_formula():
         ("average", -1),
         ("average", "yes"),
         ("shuffle", "yes"),
+        ("dynamic_binarization", "yes"),
     ],
 )
 def test_bad_training_parameters(param, value):
@@ -333,3 +334,89 @@ def test_shuffle_visits_every_row_once_per_epoch_in_a_new_order():
     assert_allclose(sp.components_, rbm.components_, rtol=1e-10)
     plain = BernoulliRBM(n_components=3, batch_size=5, n_iter=3, random_state=0)
     assert not np.allclose(plain.fit(X).components_, rbm.components_)
+
+
+# grey data: the three patterns with every pixel blurred to 0.1 / 0.9, and a
+# few exact 0 and 1 pixels (which a draw must leave as they are)
+GREY = 0.1 + 0.8 * X3
+GREY[:, 0] = X3[:, 0]
+
+
+def _recorded_minibatches(monkeypatch, rbm, X):
+    import skebm._rbm
+
+    seen = []
+    original = skebm._rbm.cd_statistics_
+
+    def record(ws, theta, v_pos, *args, **kw):
+        seen.append(v_pos.toarray() if sparse.issparse(v_pos) else v_pos.copy())
+        return original(ws, theta, v_pos, *args, **kw)
+
+    monkeypatch.setattr(skebm._rbm, "cd_statistics_", record)
+    rbm.fit(X)
+    return seen
+
+
+@pytest.mark.parametrize("as_sparse", [False, True])
+def test_dynamic_binarization_draws_each_minibatch_anew(monkeypatch, as_sparse):
+    E = 200
+    X = GREY[:40]
+    rbm = BernoulliRBM(
+        n_components=3,
+        batch_size=10,
+        n_iter=E,
+        random_state=0,
+        dynamic_binarization=True,
+    )
+    seen = _recorded_minibatches(
+        monkeypatch, rbm, sparse.csr_matrix(X) if as_sparse else X
+    )
+    draws = np.stack([np.vstack(seen[4 * e : 4 * e + 4]) for e in range(E)])
+    assert set(np.unique(draws)) == {0.0, 1.0}
+    # exact 0 / 1 pixels stay put; the grey ones are drawn anew every epoch,
+    # with frequency x: 5 standard errors (set before looking) for each of the
+    # 200 grey pixels
+    assert_allclose(draws[:, :, 0], np.broadcast_to(X[:, 0], (E, 40)))
+    mean, grey = draws.mean(axis=0)[:, 1:], X[:, 1:]
+    z = (mean - grey) / np.sqrt(grey * (1 - grey) / E)
+    assert np.abs(z).max() < 5
+    assert not np.array_equal(draws[0], draws[1])
+
+
+def test_dynamic_binarization_dense_and_sparse_give_the_same_model():
+    kw = dict(n_components=3, batch_size=7, n_iter=3, random_state=1)
+    dense = BernoulliRBM(**kw, dynamic_binarization=True).fit(GREY)
+    sp = BernoulliRBM(**kw, dynamic_binarization=True).fit(sparse.csr_matrix(GREY))
+    assert_allclose(sp.components_, dense.components_, rtol=1e-10)
+    plain = BernoulliRBM(**kw).fit(GREY)
+    assert not np.allclose(plain.components_, dense.components_)
+    # partial_fit draws too, and a legacy RandomState works
+    rbm = BernoulliRBM(
+        n_components=3,
+        dynamic_binarization=True,
+        random_state=np.random.RandomState(0),
+    )
+    rbm.partial_fit(GREY[:10]).partial_fit(sparse.csr_matrix(GREY[10:20]))
+    assert np.isfinite(rbm.components_).all()
+    f32 = BernoulliRBM(**kw, dynamic_binarization=True).fit(GREY.astype(np.float32))
+    assert f32.components_.dtype == np.float32
+    assert_allclose(f32.components_, dense.components_, atol=1e-5)
+
+
+def test_dynamic_binarization_trains_toward_the_binarized_data_optimum():
+    # With dynamic binarization the data distribution is the mixture
+    # q(x) = mean_n prod_i Bernoulli(x_i; grey_ni): its exact optimum comes
+    # from exact gradients on all 64 states weighted by q. The model must get
+    # three quarters of the way there from the initial -6 log 2, as the
+    # methods above do on binary data.
+    V = all_states(6)
+    q = np.mean(
+        np.prod(np.where(V[None] == 1, GREY[:, None], 1 - GREY[:, None]), axis=2),
+        axis=0,
+    )
+    W, b, c = rbm_train_exact(V, 4, lr=0.5, n_steps=1000, weights=q)
+    optimum = q @ rbm_log_pv(W, b, c)
+    init = -6 * np.log(2)
+    rbm = BernoulliRBM(**{**BASE, "n_iter": 100}, dynamic_binarization=True).fit(GREY)
+    reached = q @ rbm.log_likelihood(V)
+    assert (reached - init) / (optimum - init) > 0.75
