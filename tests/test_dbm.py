@@ -337,6 +337,60 @@ def test_sparse_equals_dense():
         assert_allclose(sparse.free_energy(Xs), dense.free_energy(X), rtol=1e-10)
 
 
+def test_dynamic_binarization(monkeypatch):
+    # Grey prototypes (0.1 / 0.9 pixels): with dynamic binarization the
+    # bottom pretraining RBM and joint training see binary draws of them,
+    # dense and sparse input alike, and the exact log-likelihood expected
+    # under the binarized data's distribution q rises toward its optimum.
+    import skebm._dbm
+
+    X = 0.1 + 0.8 * prototype_data(200)
+    kw = {
+        "pretrain_n_iter": 30,
+        "learning_rate": 0.05,
+        "batch_size": 20,
+        "n_chains": 50,
+        "random_state": 0,
+        "dynamic_binarization": True,
+    }
+    seen = []
+    draw = skebm._dbm.bernoulli_draw
+
+    def record(v, rng):
+        out = draw(v, rng)
+        seen.append((v.copy(), out.copy()))
+        return out
+
+    monkeypatch.setattr(skebm._dbm, "bernoulli_draw", record)
+    after = DBM((6, 4), n_iter=60, **kw).fit(X)
+    # 30 pretraining epochs of the bottom RBM, 60 joint epochs, 10 batches each
+    assert len(seen) == 900
+    for i, (grey, binary) in enumerate(seen):
+        assert_array_equal(grey, X[20 * (i % 10) : 20 * (i % 10 + 1)])
+        assert set(np.unique(binary)) <= {0.0, 1.0}
+    # the 90 draws of the first minibatch: frequency x within 5 standard errors
+    first = np.mean([b for _, b in seen[::10]], axis=0)
+    assert np.all(np.abs(first - X[:20]) < 5 * np.sqrt(0.09 / 90))
+    assert not np.array_equal(seen[0][1], seen[10][1])
+    monkeypatch.undo()
+    V = binary_states(0, 2**8, 8)
+    q = np.mean(np.prod(np.where(V[None] == 1, X[:, None], 1 - X[:, None]), 2), 0)
+    before = DBM((6, 4), n_iter=0, **{**kw, "pretrain": False}).fit(X)
+    # three quarters of the way from the initial model (-5.2 nats) to -H(q)
+    # (-4.2), the best any model can do (measured: 0.83-0.85)
+    start, best = q @ before.log_likelihood(V), q @ np.log(q)
+    assert (q @ after.log_likelihood(V) - start) / (best - start) > 0.75
+    short = {**kw, "n_iter": 2, "pretrain_n_iter": 2}
+    sparse = DBM((6, 4), **short).fit(sp.csr_matrix(X))
+    dense = DBM((6, 4), **short).fit(X)
+    for a, b in zip(sparse.coefs_, dense.coefs_, strict=True):
+        assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    plain = DBM((6, 4), **{**short, "dynamic_binarization": False}).fit(X)
+    assert not np.allclose(plain.coefs_[0], dense.coefs_[0])
+    with pytest.raises(InvalidParameterError, match="dynamic_binarization"):
+        DBM((3,), dynamic_binarization="yes").fit(X)
+
+
 def test_float32_preserved_and_close_to_float64():
     X = prototype_data(80)
     kw = {"n_iter": 2, "pretrain_n_iter": 2, "batch_size": 20, "random_state": 0}
