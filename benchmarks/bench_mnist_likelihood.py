@@ -11,6 +11,9 @@ CD-25 -86.34 (Salakhutdinov & Murray 2008); centered PCD-1, 200 epochs,
 -84.86 (Melchior et al. 2016 / PyDeep) -- but PyDeep's MNIST loader
 *thresholds* the grey levels at 0.5, a different (less noisy) data set:
 ``--binarize threshold`` reproduces that setting for comparison.
+``--dynamic`` trains on the grey levels with a new stochastic binarization
+every epoch (``BernoulliRBM(dynamic_binarization=True)``); the test images
+keep their one fixed binarization.
 
 Usage:
   python benchmarks/bench_mnist_likelihood.py --methods pcd_centered --epochs 50
