@@ -127,6 +127,7 @@ def mnist_section(args):
         + "-".join(map(str, sizes))
         + f", float32, BLAS threads {args.threads}"
         + (", dynamic binarization" if args.dynamic else "")
+        + (", centered" if args.centering else "")
     )
     model = DBM(
         sizes,
@@ -144,6 +145,7 @@ def mnist_section(args):
         verbose=1,
         random_state=args.seed,
         dynamic_binarization=args.dynamic,
+        centering=args.centering,
     )
     rows, curve = [], []
 
@@ -182,8 +184,14 @@ def mnist_section(args):
             with open(args.resume, "rb") as f:
                 model = pickle.load(f)
             # pickles from before the parameter existed
-            model.__dict__.setdefault("dynamic_binarization", False)
-            model.set_params(verbose=1, dynamic_binarization=args.dynamic)
+            for name in ("dynamic_binarization", "centering"):
+                model.__dict__.setdefault(name, False)
+            model.__dict__.setdefault("centering_rate", 0.01)
+            model.set_params(
+                verbose=1,
+                dynamic_binarization=args.dynamic,
+                centering=args.centering,
+            )
             first = args.resume_epoch + 1
             train_s, pretrain_s = args.resume_train_s, 0.0
         else:
@@ -458,6 +466,11 @@ def main():
         action="store_true",
         help="train on the grey levels, a new binarization every epoch "
         "(DBM(dynamic_binarization=True))",
+    )
+    p.add_argument(
+        "--centering",
+        action="store_true",
+        help="centered joint training (DBM(centering=True))",
     )
     p.add_argument("--resume", default=None, help="continue a model saved by --save")
     p.add_argument("--resume-epoch", type=int, default=0, help="its joint epochs")

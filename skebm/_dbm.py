@@ -414,6 +414,35 @@ def _scaled_cd_gradient(
     return gW, gb, gc, h_next
 
 
+def _center_dbm_statistics(gWs, gbs, offsets):
+    """Turn a DBM's summed statistics into a centered step, in place.
+
+    With offsets mu^l subtracted from every layer's states (centered DBM:
+    Montavon & Mueller 2012, Melchior et al. 2016) the weight statistic of
+    W^l is sum +-(x^l - mu^l)(x^{l-1} - mu^{l-1})^T = G^l - mu^l g^{l-1 T}
+    - g^l mu^{l-1 T} (G^l, g^l the plain statistics; the offset products
+    cancel because both phases are weighted to the same total), and the
+    centered biases move by the plain g^l. In the standard parameters the
+    model is stored in, b^l = b~^l - W^l mu^{l-1} - W^{l+1 T} mu^{l+1}, so
+    the bias steps become g^l - dW^l mu^{l-1} - dW^{l+1 T} mu^{l+1}.
+
+    Parameters
+    ----------
+    gWs : list of ndarray, the weight statistics G^1..G^L, shapes
+        (n_l, n_{l-1}); replaced in place by the centered ones.
+    gbs : list of ndarray, the bias statistics g^0..g^L; replaced in place
+        by the bias steps in the standard parametrisation.
+    offsets : list of ndarray, mu^0..mu^L.
+    """
+    plain = [g.copy() for g in gbs]
+    for k, gW in enumerate(gWs, start=1):
+        gW -= np.outer(offsets[k], plain[k - 1]).astype(gW.dtype, copy=False)
+        gW -= np.outer(plain[k], offsets[k - 1]).astype(gW.dtype, copy=False)
+    for k, gW in enumerate(gWs, start=1):
+        gbs[k] -= gW @ offsets[k - 1]
+        gbs[k - 1] -= gW.T @ offsets[k]
+
+
 class _ScaledRBM(BernoulliRBM):
     """BernoulliRBM with the doubling trick (duplicated, tied units) for pretraining."""
 
@@ -706,6 +735,17 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         binarization every epoch, as in Salakhutdinov & Hinton's code. Off:
         the values serve as probabilities, as in
         :class:`~skebm.BernoulliRBM`.
+    centering : bool, default=False
+        Centered joint training (Montavon & Mueller 2012; Melchior, Fischer &
+        Wiskott 2016): every layer l has an offset mu^l (a moving average of
+        the data for the visible layer, of the mean-field posterior for the
+        hidden layers, started at the first minibatch's means) that is
+        subtracted from the states inside the statistics, which makes the
+        gradient better conditioned. The model is the same and is still
+        stored in standard form; only the direction of the steps changes.
+        Pretraining is not affected.
+    centering_rate : float in (0, 1], default=0.01
+        Rate of the offsets' moving averages (per minibatch).
 
     Attributes
     ----------
@@ -798,6 +838,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "verbose": ["verbose"],
         "random_state": ["random_state", np.random.Generator],
         "dynamic_binarization": ["boolean"],
+        "centering": ["boolean"],
+        "centering_rate": [Interval(Real, 0, 1, closed="right")],
     }
 
     def __init__(
@@ -825,6 +867,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         verbose=0,
         random_state=None,
         dynamic_binarization=False,
+        centering=False,
+        centering_rate=0.01,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -848,6 +892,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.verbose = verbose
         self.random_state = random_state
         self.dynamic_binarization = dynamic_binarization
+        self.centering = centering
+        self.centering_rate = centering_rate
 
     # ------------------------------------------------------------ helpers
     def _hidden_sizes(self):
@@ -969,6 +1015,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         )
         self.particles_ = [v] + [sample_bernoulli_(mu, mu, rng) for mu in mus]
         self._velocity = None
+        self._offsets = None
 
     def _track_data(self, X, reset):
         if reset:
@@ -1003,6 +1050,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         s = dtype.type(B / m)
         sparse = sp.issparse(v)
         grads = []
+        gWs = []
         for k in range(1, L + 1):
             lo, hi = pos[k - 1], pos[k]
             if k == 1 and sparse:
@@ -1015,13 +1063,19 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 # Both terms in one product: [hi; -s neg_hi]^T [lo; neg_lo].
                 hs = np.concatenate([hi, neg[k] * -s])
                 gW = hs.T @ np.concatenate([lo, neg[k - 1]])
-            if self.weight_decay:
-                gW -= dtype.type(self.weight_decay * B) * Ws[k - 1]
-            grads.append(gW)
+            gWs.append(gW)
+        gbs = []
         for k in range(L + 1):
             g = np.asarray(pos[k].sum(axis=0), dtype=dtype).ravel()
             g -= s * neg[k].sum(axis=0)
-            grads.append(g)
+            gbs.append(g)
+        if self.centering:
+            offsets = self._centering_offsets(pos)
+            _center_dbm_statistics(gWs, gbs, offsets)
+        if self.weight_decay:
+            for gW, W in zip(gWs, Ws, strict=True):
+                gW -= dtype.type(self.weight_decay * B) * W
+        grads = gWs + gbs
         params = list(Ws) + list(bs)
         step = dtype.type(lr / B)
         if self.momentum:
@@ -1036,6 +1090,25 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             for g, p in zip(grads, params, strict=True):
                 g *= step
                 p += g
+
+        if self.centering:
+            self._move_offsets(offsets, pos)
+
+    def _centering_offsets(self, pos):
+        """The offsets mu^0..mu^L, started at this minibatch's means."""
+        offsets = getattr(self, "_offsets", None)
+        if offsets is None:
+            offsets = self._offsets = [
+                np.asarray(p.mean(axis=0), dtype=self.coefs_[0].dtype).ravel()
+                for p in pos
+            ]
+        return offsets
+
+    def _move_offsets(self, offsets, pos):
+        nu = self.centering_rate
+        for mu, p in zip(offsets, pos, strict=True):
+            mu *= 1 - nu
+            mu += nu * np.asarray(p.mean(axis=0), dtype=mu.dtype).ravel()
 
     def _epoch_rate(self, epoch):
         if self.learning_rate_schedule == "linear":

@@ -288,13 +288,16 @@ def prototype_data(n=300, seed=0):
     return np.abs(X - (rng.random(X.shape) < 0.05))
 
 
-@pytest.mark.parametrize("pretrain", [False, True])
-def test_training_raises_exact_log_likelihood(pretrain):
+@pytest.mark.parametrize(
+    "pretrain, centering", [(False, False), (True, False), (False, True)]
+)
+def test_training_raises_exact_log_likelihood(pretrain, centering):
     # Three noisy prototypes on 8 bits: the best model reaches about -2.7
     # nats, independent units (the initial model) about -5.
     X = prototype_data()
     kw = {
         "pretrain": pretrain,
+        "centering": centering,
         "pretrain_n_iter": 30,
         "learning_rate": 0.05,
         "batch_size": 20,
@@ -335,6 +338,107 @@ def test_sparse_equals_dense():
         assert_allclose(sparse.transform(Xs), dense.transform(X), rtol=1e-10)
         assert_allclose(sparse.score_samples(Xs), dense.score_samples(X), rtol=1e-10)
         assert_allclose(sparse.free_energy(Xs), dense.free_energy(X), rtol=1e-10)
+
+
+def centered_to_standard(Ws, bs_c, offsets):
+    """Standard biases of the centered DBM with weights Ws, biases bs_c.
+
+    -E_c = sum_l (x^l - mu^l) W^l (x^{l-1} - mu^{l-1}) + sum_l b~^l (x^l - mu^l);
+    expanding the products gives the standard form's linear terms.
+    """
+    bs = [b.copy() for b in bs_c]
+    for k, W in enumerate(Ws, start=1):
+        bs[k] -= W @ offsets[k - 1]
+        bs[k - 1] -= W.T @ offsets[k]
+    return bs
+
+
+def test_centered_step_is_the_gradient_step_in_centered_coordinates():
+    # The centered update is plain gradient ascent in the coordinates
+    # phi = (W, b~) of the centered energy. With theta = J phi (+ const) the
+    # standard parameters, a step d phi = lr J^T grad_theta becomes
+    # d theta = J J^T (lr grad_theta): the centered step must equal J J^T
+    # applied to the plain step taken with the same random numbers.
+    sizes = [5, 4, 3]
+    Ws, bs = random_params(sizes, scale=0.5, seed=3)
+    rng = np.random.default_rng(7)
+    offsets = [rng.uniform(0.1, 0.9, n) for n in sizes]
+    # the map from centered to standard form is right: the two energies
+    # differ by a constant over all joint states
+    layers = all_states(sizes)
+    bs_c = [rng.normal(size=n) for n in sizes]
+    centered = -sum(
+        (x - mu) @ b for x, mu, b in zip(layers, offsets, bs_c, strict=True)
+    ) - sum(
+        np.einsum(
+            "ni,ji,nj->n", layers[k - 1] - offsets[k - 1], W, layers[k] - offsets[k]
+        )
+        for k, W in enumerate(Ws, start=1)
+    )
+    diff = centered - energy(layers, Ws, centered_to_standard(Ws, bs_c, offsets))
+    assert np.ptp(diff) < 1e-10
+
+    def flat(Ws, bs):
+        return np.concatenate([a.ravel() for a in list(Ws) + list(bs)])
+
+    def unflat(x):
+        out, i = [], 0
+        for shape in [W.shape for W in Ws] + [b.shape for b in bs]:
+            n = int(np.prod(shape))
+            out.append(x[i : i + n].reshape(shape))
+            i += n
+        return out[: len(Ws)], out[len(Ws) :]
+
+    # J: the linear part of phi -> theta, column by column
+    n = flat(Ws, bs).size
+    J = np.empty((n, n))
+    for i in range(n):
+        dW, db = unflat(np.eye(n)[i])
+        J[:, i] = flat(dW, centered_to_standard(dW, db, offsets))
+
+    X = prototype_data(40)[:, :5]
+    steps = {}
+    for centering in (False, True):
+        model = fitted_dbm(
+            Ws, bs, centering=centering, momentum=0.0, n_chains=30, batch_size=40
+        )
+        model._offsets = [mu.copy() for mu in offsets] if centering else None
+        before = flat(model.coefs_, model.intercepts_)
+        model._update(X, np.random.default_rng(11), 0.1)
+        steps[centering] = flat(model.coefs_, model.intercepts_) - before
+    assert np.abs(steps[False]).max() > 1e-3
+    assert_allclose(steps[True], J @ J.T @ steps[False], rtol=1e-9, atol=1e-12)
+
+
+def test_centering_offsets_and_validation():
+    X = prototype_data(200)
+    kw = {"n_iter": 3, "pretrain_n_iter": 2, "batch_size": 20, "random_state": 0}
+    model = DBM((6, 4), centering=True, **kw).fit(X)
+    mu = model._offsets
+    assert [m.shape for m in mu] == [(8,), (6,), (4,)]
+    # the visible offset averages the data: within a few batch-sized
+    # fluctuations of the data mean (p(1 - p) / 20 <= 0.0125 per batch)
+    assert np.abs(mu[0] - X.mean(0)).max() < 0.1
+    # hidden offsets: averages of the mean-field posteriors, so inside (0, 1)
+    assert all(np.all((m > 0) & (m < 1)) for m in mu[1:])
+    # the offsets change the training
+    plain = DBM((6, 4), **kw).fit(X)
+    assert not np.allclose(plain.coefs_[0], model.coefs_[0])
+    # refitting starts them again
+    again = model.fit(X)
+    assert_allclose(again._offsets[0], mu[0])
+    m32 = DBM((6, 4), centering=True, **kw).fit(X.astype(np.float32))
+    assert all(m.dtype == np.float32 for m in m32._offsets)
+    assert all(W.dtype == np.float32 for W in m32.coefs_ + m32.intercepts_)
+    dense = DBM((6, 4), centering=True, **kw).fit(X)
+    sparse = DBM((6, 4), centering=True, **kw).fit(sp.csr_matrix(X))
+    for a, b in zip(sparse.coefs_, dense.coefs_, strict=True):
+        assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+    for bad in (0.0, 1.5):
+        with pytest.raises(InvalidParameterError, match="centering_rate"):
+            DBM((3,), centering=True, centering_rate=bad).fit(X)
+    with pytest.raises(InvalidParameterError, match="centering"):
+        DBM((3,), centering="yes").fit(X)
 
 
 def test_dynamic_binarization(monkeypatch):
