@@ -1049,7 +1049,6 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         m = chains[0].shape[0]
         s = dtype.type(B / m)
         sparse = sp.issparse(v)
-        grads = []
         gWs = []
         for k in range(1, L + 1):
             lo, hi = pos[k - 1], pos[k]
