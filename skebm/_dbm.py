@@ -436,8 +436,10 @@ def _center_dbm_statistics(gWs, gbs, offsets):
     """
     plain = [g.copy() for g in gbs]
     for k, gW in enumerate(gWs, start=1):
-        gW -= np.outer(offsets[k], plain[k - 1]).astype(gW.dtype, copy=False)
-        gW -= np.outer(plain[k], offsets[k - 1]).astype(gW.dtype, copy=False)
+        # both rank-one corrections in one product
+        gW -= np.column_stack([offsets[k], plain[k]]) @ np.vstack(
+            [plain[k - 1], offsets[k - 1]]
+        )
     for k, gW in enumerate(gWs, start=1):
         gbs[k] -= gW @ offsets[k - 1]
         gbs[k - 1] -= gW.T @ offsets[k]
@@ -1063,13 +1065,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 hs = np.concatenate([hi, neg[k] * -s])
                 gW = hs.T @ np.concatenate([lo, neg[k - 1]])
             gWs.append(gW)
-        gbs = []
-        for k in range(L + 1):
-            g = np.asarray(pos[k].sum(axis=0), dtype=dtype).ravel()
-            g -= s * neg[k].sum(axis=0)
-            gbs.append(g)
+        pos_sums = [np.asarray(p.sum(axis=0), dtype=dtype).ravel() for p in pos]
+        gbs = [ps - s * n.sum(axis=0) for ps, n in zip(pos_sums, neg, strict=True)]
         if self.centering:
-            offsets = self._centering_offsets(pos)
+            # the positive phase's means feed the offsets (once per update)
+            means = [ps / dtype.type(B) for ps in pos_sums]
+            offsets = self._centering_offsets(means)
             _center_dbm_statistics(gWs, gbs, offsets)
         if self.weight_decay:
             for gW, W in zip(gWs, Ws, strict=True):
@@ -1091,23 +1092,20 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 p += g
 
         if self.centering:
-            self._move_offsets(offsets, pos)
+            self._move_offsets(offsets, means)
 
-    def _centering_offsets(self, pos):
-        """The offsets mu^0..mu^L, started at this minibatch's means."""
+    def _centering_offsets(self, means):
+        """The offsets mu^0..mu^L, started at the first minibatch's means."""
         offsets = getattr(self, "_offsets", None)
         if offsets is None:
-            offsets = self._offsets = [
-                np.asarray(p.mean(axis=0), dtype=self.coefs_[0].dtype).ravel()
-                for p in pos
-            ]
+            offsets = self._offsets = [m.copy() for m in means]
         return offsets
 
-    def _move_offsets(self, offsets, pos):
+    def _move_offsets(self, offsets, means):
         nu = self.centering_rate
-        for mu, p in zip(offsets, pos, strict=True):
+        for mu, m in zip(offsets, means, strict=True):
             mu *= 1 - nu
-            mu += nu * np.asarray(p.mean(axis=0), dtype=mu.dtype).ravel()
+            mu += nu * m
 
     def _epoch_rate(self, epoch):
         if self.learning_rate_schedule == "linear":
