@@ -187,10 +187,15 @@ def mnist_section(args):
             for name in ("dynamic_binarization", "centering"):
                 model.__dict__.setdefault(name, False)
             model.__dict__.setdefault("centering_rate", 0.01)
+            # the training settings on the command line apply from here on
+            # (their defaults are those of every earlier run)
             model.set_params(
                 verbose=1,
                 dynamic_binarization=args.dynamic,
                 centering=args.centering,
+                weight_decay=args.weight_decay,
+                n_gibbs_steps=args.gibbs_steps,
+                mean_field_max_iter=args.mf_iter,
             )
             first = args.resume_epoch + 1
             train_s, pretrain_s = args.resume_train_s, 0.0
