@@ -129,23 +129,28 @@ def mnist_section(args):
         + (", dynamic binarization" if args.dynamic else "")
         + (", centered" if args.centering else "")
     )
+    # the settings on the command line that also apply to a resumed model
+    # (their defaults are those of every earlier run)
+    training = dict(
+        n_gibbs_steps=args.gibbs_steps,
+        mean_field_max_iter=args.mf_iter,
+        weight_decay=args.weight_decay,
+        verbose=1,
+        dynamic_binarization=args.dynamic,
+        centering=args.centering,
+    )
     model = DBM(
         sizes,
         learning_rate=args.lr,
         batch_size=100,
         n_iter=0,
         n_chains=100,
-        n_gibbs_steps=args.gibbs_steps,
-        mean_field_max_iter=args.mf_iter,
         mean_field_tol=1e-5,
         momentum=0.5,
-        weight_decay=args.weight_decay,
         pretrain_n_iter=args.pretrain_epochs,
         pretrain_learning_rate=args.pretrain_lr,
-        verbose=1,
         random_state=args.seed,
-        dynamic_binarization=args.dynamic,
-        centering=args.centering,
+        **training,
     )
     rows, curve = [], []
 
@@ -187,16 +192,7 @@ def mnist_section(args):
             for name in ("dynamic_binarization", "centering"):
                 model.__dict__.setdefault(name, False)
             model.__dict__.setdefault("centering_rate", 0.01)
-            # the training settings on the command line apply from here on
-            # (their defaults are those of every earlier run)
-            model.set_params(
-                verbose=1,
-                dynamic_binarization=args.dynamic,
-                centering=args.centering,
-                weight_decay=args.weight_decay,
-                n_gibbs_steps=args.gibbs_steps,
-                mean_field_max_iter=args.mf_iter,
-            )
+            model.set_params(**training)
             first = args.resume_epoch + 1
             train_s, pretrain_s = args.resume_train_s, 0.0
         else:
