@@ -36,6 +36,7 @@ from ._gibbs import (
     sample_bernoulli_,
     sigmoid_,
     softplus_,
+    uniform_like,
 )
 from ._partition import (
     ais_betas,
@@ -261,6 +262,61 @@ def dbm_log_unnormalized(layers, Ws, bs, summed, *, field1=None, n=None):
                 out += np.einsum("ij,ij->i", layers[k - 1] @ Ws[k - 1].T, x)
             if k == 1 and field1 is not None:
                 out += np.einsum("ij,ij->i", field1, x)
+    return out
+
+
+def dbm_importance_log_f(bv, a1, mus, Ws, bs, n_samples, rng):
+    """Importance estimate of log sum_h exp(-E(v, h)) = -F(v) for each row.
+
+    The odd hidden layers are drawn ``n_samples`` times from the factorial
+    posterior q with means ``mus``; the even hidden layers are summed out
+    exactly given them (they are conditionally independent given v and the
+    odd layers). Returns the log of the mean importance weight
+    p*(v, h_odd) / q(h_odd). Its expectation is at most -F(v) (Jensen) and at
+    least the variational bound of the same q with the even layers summed
+    out, hence at least :func:`dbm_variational_bound` when q is the
+    mean-field fixed point; it converges to -F(v) as ``n_samples`` grows.
+
+    Parameters
+    ----------
+    bv : ndarray of shape (n,)
+        b^0 . v.
+    a1 : ndarray of shape (n, n_1)
+        W^1 v.
+    mus : list of L arrays (n, n_l)
+        Means of q (only the odd layers' are used).
+    Ws, bs : parameters (see :func:`dbm_activation`).
+    n_samples : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    log_f : ndarray of shape (n,), float64
+    """
+    L = len(Ws)
+    n = a1.shape[0]
+    summed = set(range(2, L + 1, 2))
+    out = np.empty(n, dtype=np.float64)
+    # rows per block: keep the (rows * n_samples, n_l) draws to a few MB
+    step = max(1, 4096 // n_samples)
+    for start in range(0, n, step):
+        rows = slice(start, min(n, start + step))
+        m = rows.stop - rows.start
+        layers = [None] * (L + 1)
+        log_q = np.zeros(m * n_samples, dtype=np.float64)
+        for k in range(1, L + 1, 2):
+            mu = np.repeat(mus[k - 1][rows], n_samples, axis=0)
+            h = (uniform_like(mu, rng) < mu).astype(mu.dtype)
+            # the probability of the drawn state is > 0 by construction
+            log_q += np.log(np.where(h > 0, mu, 1.0 - mu)).sum(axis=1, dtype=np.float64)
+            layers[k] = h
+        field1 = np.repeat(a1[rows], n_samples, axis=0)
+        log_f = dbm_log_unnormalized(
+            layers, Ws, bs, summed, field1=field1, n=m * n_samples
+        )
+        log_w = (log_f - log_q).reshape(m, n_samples)
+        out[rows] = logsumexp(log_w, axis=1) - np.log(n_samples)
+    out += np.asarray(bv, dtype=np.float64)
     return out
 
 
@@ -1260,6 +1316,57 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         bv, a1, mus = self._mean_field(X)
         bound = dbm_variational_bound(bv, a1, mus, self.coefs_, self.intercepts_)
         return bound - self._log_partition_for_score()
+
+    def importance_log_likelihood(
+        self, X, *, n_samples=100, random_state=None, **log_partition_params
+    ):
+        """Importance-weighted estimate of log p(x) for each row, in nats.
+
+        A tighter companion of :meth:`score_samples`: the odd hidden layers
+        are drawn ``n_samples`` times from the mean-field posterior, the even
+        ones are summed out exactly, and the log of the mean importance
+        weight, minus log Z, is returned. In expectation it is a lower bound
+        on log p(x) (given log Z), never below the mean-field bound of
+        :meth:`score_samples`, and it converges to log p(x) as ``n_samples``
+        grows. The mean-field bound ignores the posterior's correlations
+        between layers; this estimate does not, so the difference measures
+        how loose the bound is.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples_X, n_features)
+        n_samples : int, default=100
+            Importance samples per row (cost: that many evaluations of the
+            even layers' free energy per row).
+        random_state : int, RandomState instance, Generator or None, default=None
+            Seeds the draws.
+        **log_partition_params
+            Passed to :meth:`log_partition`. Without them, log Z is the one
+            :meth:`score_samples` uses (cached), so the two are comparable.
+
+        Returns
+        -------
+        log_p : ndarray of shape (n_samples_X,)
+        """
+        X = self._validate_eval_X(X)
+        if (
+            not isinstance(n_samples, Integral)
+            or isinstance(n_samples, bool)
+            or n_samples < 1
+        ):
+            raise ValueError(
+                f"n_samples must be a positive integer, got {n_samples!r}."
+            )
+        rng = make_generator(random_state)
+        bv, a1, mus = self._mean_field(X)
+        log_f = dbm_importance_log_f(
+            bv, a1, mus, self.coefs_, self.intercepts_, int(n_samples), rng
+        )
+        if log_partition_params:
+            log_z = self.log_partition(**log_partition_params)
+        else:
+            log_z = self._log_partition_for_score()
+        return log_f - log_z
 
     def _free_energy_validated(self, X):
         Ws, bs = self.coefs_, self.intercepts_
