@@ -1311,6 +1311,10 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         Returns
         -------
         bound : ndarray of shape (n_samples,)
+
+        See Also
+        --------
+        importance_log_likelihood : a tighter estimate with the same log Z.
         """
         X = self._validate_eval_X(X)
         bv, a1, mus = self._mean_field(X)
