@@ -274,8 +274,9 @@ def dbm_importance_log_f(bv, a1, mus, Ws, bs, n_samples, rng):
     odd layers). Returns the log of the mean importance weight
     p*(v, h_odd) / q(h_odd). Its expectation is at most -F(v) (Jensen) and at
     least the variational bound of the same q with the even layers summed
-    out, hence at least :func:`dbm_variational_bound` when q is the
-    mean-field fixed point; it converges to -F(v) as ``n_samples`` grows.
+    out, which is at least :func:`dbm_variational_bound` of the same q (the
+    exact conditional of the even layers beats any factorial one); it
+    converges to -F(v) as ``n_samples`` grows.
 
     Parameters
     ----------
