@@ -138,6 +138,13 @@ def mnist_section(args):
         verbose=1,
         dynamic_binarization=args.dynamic,
         centering=args.centering,
+        max_norm=args.max_norm,
+        sparsity_cost=args.sparsity_cost,
+        sparsity_target=(
+            args.sparsity_target[0]
+            if len(args.sparsity_target) == 1
+            else list(args.sparsity_target)
+        ),
     )
     model = DBM(
         sizes,
@@ -192,6 +199,12 @@ def mnist_section(args):
             for name in ("dynamic_binarization", "centering"):
                 model.__dict__.setdefault(name, False)
             model.__dict__.setdefault("centering_rate", 0.01)
+            for name, value in (
+                ("max_norm", None),
+                ("sparsity_cost", 0.0),
+                ("sparsity_target", 0.1),
+            ):
+                model.__dict__.setdefault(name, value)
             model.set_params(**training)
             first = args.resume_epoch + 1
             train_s, pretrain_s = args.resume_train_s, 0.0
@@ -496,6 +509,17 @@ def main():
     p.add_argument("--pretrain-lr", type=float, default=0.05)
     p.add_argument("--weight-decay", type=float, default=2e-4)
     p.add_argument("--gibbs-steps", type=int, default=5)
+    p.add_argument(
+        "--max-norm", type=float, default=None, help="DBM(max_norm=...) when joint"
+    )
+    p.add_argument("--sparsity-cost", type=float, default=0.0)
+    p.add_argument(
+        "--sparsity-target",
+        type=float,
+        nargs="+",
+        default=[0.1],
+        help="one value, or one per hidden layer",
+    )
     p.add_argument("--mf-iter", type=int, default=10)
     p.add_argument("--curve-betas", type=int, default=None)
     p.add_argument("--curve-runs", type=int, default=None)

@@ -471,6 +471,15 @@ def _scaled_cd_gradient(
     return gW, gb, gc, h_next
 
 
+def clip_row_norms_(W, max_norm):
+    """Rescale, in place, every row of ``W`` whose L2 norm exceeds ``max_norm``."""
+    norms = np.sqrt(np.einsum("ij,ij->i", W, W))
+    over = norms > max_norm
+    if np.any(over):
+        W[over] *= (max_norm / norms[over]).astype(W.dtype)[:, None]
+    return W
+
+
 def _center_dbm_statistics(gWs, gbs, offsets):
     """Turn a DBM's summed statistics into a centered step, in place.
 
@@ -805,6 +814,21 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         Pretraining is not affected.
     centering_rate : float in (0, 1], default=0.01
         Rate of the offsets' moving averages (per minibatch).
+    sparsity_target : float or sequence of float in (0, 1), default=0.1
+        Target mean activation of each hidden layer (one value for all, or
+        one per hidden layer) when ``sparsity_cost`` > 0.
+    sparsity_cost : float, default=0.0
+        Strength of the sparsity penalty of joint training (Lee, Ekanadham &
+        Ng 2008), as in :class:`~skebm.BernoulliRBM`: after every update the
+        biases of hidden layer l move by
+        ``learning_rate * sparsity_cost * (target_l - q_l)``, q_l a moving
+        average (0.9) of the mean-field posterior's mean.
+    max_norm : float, default=None
+        If set, after every joint-training update each hidden unit's incoming
+        weight vector (a row of W^l) is rescaled to L2 norm at most
+        ``max_norm`` (Srebro & Shraibman 2005; Hinton et al. 2012), which
+        keeps single units from growing couplings large enough to make the
+        posterior strongly multimodal. None: no constraint.
 
     Attributes
     ----------
@@ -899,6 +923,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "dynamic_binarization": ["boolean"],
         "centering": ["boolean"],
         "centering_rate": [Interval(Real, 0, 1, closed="right")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither"), "array-like"],
+        "sparsity_cost": [Interval(Real, 0, None, closed="left")],
+        "max_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def __init__(
@@ -928,6 +955,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         dynamic_binarization=False,
         centering=False,
         centering_rate=0.01,
+        sparsity_target=0.1,
+        sparsity_cost=0.0,
+        max_norm=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -953,6 +983,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.dynamic_binarization = dynamic_binarization
         self.centering = centering
         self.centering_rate = centering_rate
+        self.sparsity_target = sparsity_target
+        self.sparsity_cost = sparsity_cost
+        self.max_norm = max_norm
 
     # ------------------------------------------------------------ helpers
     def _hidden_sizes(self):
@@ -968,6 +1001,19 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 f"sequence of positive integers, got {self.hidden_layer_sizes!r}."
             )
         return [int(s) for s in sizes]
+
+    def _sparsity_targets(self, n_hidden):
+        """One target per hidden layer, checked to lie in (0, 1)."""
+        t = self.sparsity_target
+        if isinstance(t, Real):
+            return [float(t)] * n_hidden
+        t = np.asarray(t, dtype=np.float64)
+        if t.shape != (n_hidden,) or not np.all((t > 0) & (t < 1)):
+            raise ValueError(
+                "sparsity_target must be a float in (0, 1) or one such value per "
+                f"hidden layer ({n_hidden}), got {self.sparsity_target!r}."
+            )
+        return [float(x) for x in t]
 
     @property
     def _n_features_out(self):
@@ -1075,6 +1121,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.particles_ = [v] + [sample_bernoulli_(mu, mu, rng) for mu in mus]
         self._velocity = None
         self._offsets = None
+        self._sparsity_q = None
 
     def _track_data(self, X, reset):
         if reset:
@@ -1150,6 +1197,28 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
         if self.centering:
             self._move_offsets(offsets, means)
+        if self.sparsity_cost:
+            self._sparsity_step(pos_sums[1:], B, lr)
+        if self.max_norm is not None:
+            for W in Ws:
+                clip_row_norms_(W, self.max_norm)
+
+    def _sparsity_step(self, hidden_sums, B, lr):
+        """Move the hidden biases toward the sparsity targets (see docstring)."""
+        bs = self.intercepts_
+        dtype = bs[0].dtype
+        targets = self._sparsity_targets(len(hidden_sums))
+        q = getattr(self, "_sparsity_q", None)
+        means = [h / dtype.type(B) for h in hidden_sums]
+        if q is None:
+            q = self._sparsity_q = means
+        else:
+            for qk, m in zip(q, means, strict=True):
+                qk *= dtype.type(0.9)
+                qk += dtype.type(0.1) * m
+        c = lr * self.sparsity_cost
+        for b, qk, t in zip(bs[1:], q, targets, strict=True):
+            b += dtype.type(c) * (dtype.type(t) - qk)
 
     def _centering_offsets(self, means):
         """The offsets mu^0..mu^L, started at the first minibatch's means."""
@@ -1194,6 +1263,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """
         X = self._validate_train_X(X, reset=True)
         sizes = self._hidden_sizes()
+        self._sparsity_targets(len(sizes))
         self.random_state_ = make_generator(self.random_state)
         self._log_partition_seed = None
         rng = self.random_state_
@@ -1232,6 +1302,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """
         first = not hasattr(self, "coefs_")
         X = self._validate_train_X(X, reset=first)
+        self._sparsity_targets(len(self._hidden_sizes()) if first else len(self.coefs_))
         if not hasattr(self, "random_state_"):
             self.random_state_ = make_generator(self.random_state)
         if first:

@@ -633,3 +633,78 @@ def test_importance_log_likelihood_api():
         model.importance_log_likelihood(X[:, :3])
     with pytest.raises(NotFittedError):
         DBM((3,)).importance_log_likelihood(X)
+
+
+def _one_update(model, X, lr, **params):
+    """Parameters after one joint update of a copy of ``model`` with ``params``."""
+    m = pickle.loads(pickle.dumps(model)).set_params(**params)
+    m._update(X, np.random.default_rng(5), lr)
+    return m
+
+
+def test_max_norm_is_the_update_then_row_clipping():
+    X = prototype_data(40)
+    model = DBM((6, 4), n_iter=0, pretrain=False, random_state=0).fit(X)
+    # rows of norms spread over ~0.2 to ~2, so that a cap binds on some
+    model.coefs_ = [W * 20 * np.arange(1, len(W) + 1)[:, None] for W in model.coefs_]
+    free = _one_update(model, X, 0.5)
+    norms = [np.linalg.norm(W, axis=1) for W in free.coefs_]
+    cap = np.median(np.concatenate(norms))
+    capped = _one_update(model, X, 0.5, max_norm=cap)
+    for Wf, Wc, n in zip(free.coefs_, capped.coefs_, norms, strict=True):
+        over = n > cap
+        assert over.any() and (~over).any()
+        assert_allclose(Wc[~over], Wf[~over], rtol=1e-12)
+        assert_allclose(Wc[over], Wf[over] * (cap / n[over])[:, None], rtol=1e-12)
+    for a, b in zip(free.intercepts_, capped.intercepts_, strict=True):
+        assert_allclose(a, b, rtol=1e-12)
+    # over a whole fit every row stays within the cap
+    fitted = DBM((6, 4), n_iter=5, learning_rate=0.5, max_norm=0.3, random_state=0)
+    fitted.fit(X)
+    for W in fitted.coefs_:
+        assert np.linalg.norm(W, axis=1).max() <= 0.3 * (1 + 1e-12)
+
+
+def test_sparsity_step_moves_hidden_biases_toward_target():
+    X = prototype_data(40)
+    model = DBM((6, 4), n_iter=0, pretrain=False, random_state=0).fit(X)
+    model.coefs_ = [W * 40 for W in model.coefs_]
+    lr, cost, targets = 0.2, 3.0, [0.05, 0.3]
+    free = _one_update(model, X, lr)
+    sparse = _one_update(model, X, lr, sparsity_cost=cost, sparsity_target=targets)
+    _, _, mus = model._mean_field(X)  # the update's positive phase
+    assert_allclose(sparse.coefs_[0], free.coefs_[0], rtol=1e-12)
+    assert_allclose(sparse.intercepts_[0], free.intercepts_[0], rtol=1e-12)
+    for k, t in enumerate(targets, start=1):
+        expect = lr * cost * (t - mus[k - 1].mean(axis=0))
+        assert_allclose(sparse.intercepts_[k] - free.intercepts_[k], expect, atol=1e-12)
+    # in training the penalty pulls the mean activation of each layer down
+    kw = {"n_iter": 20, "pretrain": False, "batch_size": 20, "random_state": 0}
+    plain = DBM((6, 4), learning_rate=0.05, **kw).fit(X)
+    pulled = DBM(
+        (6, 4), learning_rate=0.05, sparsity_cost=2.0, sparsity_target=0.05, **kw
+    ).fit(X)
+    for a, b in zip(plain._mean_field(X)[2], pulled._mean_field(X)[2], strict=True):
+        assert b.mean() < a.mean() - 0.1
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"max_norm": 0.0}, "max_norm"),
+        ({"max_norm": -1.0}, "max_norm"),
+        ({"sparsity_cost": -0.1}, "sparsity_cost"),
+        ({"sparsity_target": 1.0}, "sparsity_target"),
+        (
+            {"sparsity_target": [0.1, 0.2, 0.3]},
+            r"per hidden layer \(2\)",
+        ),
+        ({"sparsity_target": [0.1, 0.0]}, "sparsity_target must be a float in"),
+    ],
+)
+def test_sparsity_and_max_norm_validation(params, match):
+    X = prototype_data(20)
+    with pytest.raises((InvalidParameterError, ValueError), match=match):
+        DBM((3, 2), n_iter=1, pretrain=False, **params).fit(X)
+    with pytest.raises((InvalidParameterError, ValueError), match=match):
+        DBM((3, 2), **params).partial_fit(X)
