@@ -139,12 +139,8 @@ def mnist_section(args):
         dynamic_binarization=args.dynamic,
         centering=args.centering,
         max_norm=args.max_norm,
-        sparsity_cost=args.sparsity_cost,
-        sparsity_target=(
-            args.sparsity_target[0]
-            if len(args.sparsity_target) == 1
-            else list(args.sparsity_target)
-        ),
+        sparsity_cost=one_or_list(args.sparsity_cost),
+        sparsity_target=one_or_list(args.sparsity_target),
     )
     model = DBM(
         sizes,
@@ -467,6 +463,11 @@ def start_from_rbm(model, X, path, std):
     return model
 
 
+def one_or_list(values):
+    """A float for one command-line value, else the list (per hidden layer)."""
+    return values[0] if len(values) == 1 else list(values)
+
+
 def joint_lr(args, epoch, first):
     """Learning rate of joint epoch `epoch` (the first of this run: `first`).
 
@@ -512,7 +513,13 @@ def main():
     p.add_argument(
         "--max-norm", type=float, default=None, help="DBM(max_norm=...) when joint"
     )
-    p.add_argument("--sparsity-cost", type=float, default=0.0)
+    p.add_argument(
+        "--sparsity-cost",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="one value, or one per hidden layer",
+    )
     p.add_argument(
         "--sparsity-target",
         type=float,

@@ -817,12 +817,15 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     sparsity_target : float or sequence of float in (0, 1), default=0.1
         Target mean activation of each hidden layer (one value for all, or
         one per hidden layer) when ``sparsity_cost`` > 0.
-    sparsity_cost : float, default=0.0
+    sparsity_cost : float or sequence of float, default=0.0
         Strength of the sparsity penalty of joint training (Lee, Ekanadham &
-        Ng 2008), as in :class:`~skebm.BernoulliRBM`: after every update the
-        biases of hidden layer l move by
-        ``learning_rate * sparsity_cost * (target_l - q_l)``, q_l a moving
-        average (0.9) of the mean-field posterior's mean.
+        Ng 2008), as in :class:`~skebm.BernoulliRBM`, one value for all
+        hidden layers or one per layer (0 switches a layer's penalty off):
+        after every update the biases of hidden layer l move by
+        ``learning_rate * cost_l * (target_l - q_l)``, q_l a moving average
+        (0.9) of the mean-field posterior's mean. It revives units that
+        pretraining switched off for every input, which get no gradient
+        otherwise.
     max_norm : float, default=None
         If set, after every joint-training update each hidden unit's incoming
         weight vector (a row of W^l) is rescaled to L2 norm at most
@@ -924,7 +927,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "centering": ["boolean"],
         "centering_rate": [Interval(Real, 0, 1, closed="right")],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither"), "array-like"],
-        "sparsity_cost": [Interval(Real, 0, None, closed="left")],
+        "sparsity_cost": [Interval(Real, 0, None, closed="left"), "array-like"],
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
     }
 
@@ -1002,18 +1005,22 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             )
         return [int(s) for s in sizes]
 
-    def _sparsity_targets(self, n_hidden):
-        """One target per hidden layer, checked to lie in (0, 1)."""
-        t = self.sparsity_target
-        if isinstance(t, Real):
-            return [float(t)] * n_hidden
-        t = np.asarray(t, dtype=np.float64)
-        if t.shape != (n_hidden,) or not np.all((t > 0) & (t < 1)):
-            raise ValueError(
-                "sparsity_target must be a float in (0, 1) or one such value per "
-                f"hidden layer ({n_hidden}), got {self.sparsity_target!r}."
-            )
-        return [float(x) for x in t]
+    def _sparsity_settings(self, n_hidden):
+        """(target, cost) of every hidden layer, checked."""
+        out = []
+        for name, in_range, words in (
+            ("sparsity_target", lambda v: (v > 0) & (v < 1), "a float in (0, 1)"),
+            ("sparsity_cost", lambda v: (v >= 0) & np.isfinite(v), "a float >= 0"),
+        ):
+            value = getattr(self, name)
+            v = np.asarray(value, dtype=np.float64)
+            if v.ndim > 1 or v.size not in (1, n_hidden) or not in_range(v).all():
+                raise ValueError(
+                    f"{name} must be {words} or one such value per hidden "
+                    f"layer ({n_hidden}), got {value!r}."
+                )
+            out.append(np.broadcast_to(v.ravel(), (n_hidden,)).tolist())
+        return list(zip(*out, strict=True))
 
     @property
     def _n_features_out(self):
@@ -1197,7 +1204,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
         if self.centering:
             self._move_offsets(offsets, means)
-        if self.sparsity_cost:
+        if np.any(np.asarray(self.sparsity_cost)):
             self._sparsity_step(pos_sums[1:], B, lr)
         if self.max_norm is not None:
             for W in Ws:
@@ -1207,7 +1214,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """Move the hidden biases toward the sparsity targets (see docstring)."""
         bs = self.intercepts_
         dtype = bs[0].dtype
-        targets = self._sparsity_targets(len(hidden_sums))
+        settings = self._sparsity_settings(len(hidden_sums))
         q = getattr(self, "_sparsity_q", None)
         means = [h / dtype.type(B) for h in hidden_sums]
         if q is None:
@@ -1216,9 +1223,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             for qk, m in zip(q, means, strict=True):
                 qk *= dtype.type(0.9)
                 qk += dtype.type(0.1) * m
-        c = lr * self.sparsity_cost
-        for b, qk, t in zip(bs[1:], q, targets, strict=True):
-            b += dtype.type(c) * (dtype.type(t) - qk)
+        for b, qk, (t, c) in zip(bs[1:], q, settings, strict=True):
+            if c:
+                b += dtype.type(lr * c) * (dtype.type(t) - qk)
 
     def _centering_offsets(self, means):
         """The offsets mu^0..mu^L, started at the first minibatch's means."""
@@ -1263,7 +1270,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """
         X = self._validate_train_X(X, reset=True)
         sizes = self._hidden_sizes()
-        self._sparsity_targets(len(sizes))
+        self._sparsity_settings(len(sizes))
         self.random_state_ = make_generator(self.random_state)
         self._log_partition_seed = None
         rng = self.random_state_
@@ -1302,7 +1309,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """
         first = not hasattr(self, "coefs_")
         X = self._validate_train_X(X, reset=first)
-        self._sparsity_targets(len(self._hidden_sizes()) if first else len(self.coefs_))
+        self._sparsity_settings(
+            len(self._hidden_sizes()) if first else len(self.coefs_)
+        )
         if not hasattr(self, "random_state_"):
             self.random_state_ = make_generator(self.random_state)
         if first:

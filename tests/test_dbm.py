@@ -669,15 +669,20 @@ def test_sparsity_step_moves_hidden_biases_toward_target():
     X = prototype_data(40)
     model = DBM((6, 4), n_iter=0, pretrain=False, random_state=0).fit(X)
     model.coefs_ = [W * 40 for W in model.coefs_]
-    lr, cost, targets = 0.2, 3.0, [0.05, 0.3]
+    lr, targets = 0.2, [0.05, 0.3]
     free = _one_update(model, X, lr)
-    sparse = _one_update(model, X, lr, sparsity_cost=cost, sparsity_target=targets)
     _, _, mus = model._mean_field(X)  # the update's positive phase
-    assert_allclose(sparse.coefs_[0], free.coefs_[0], rtol=1e-12)
-    assert_allclose(sparse.intercepts_[0], free.intercepts_[0], rtol=1e-12)
-    for k, t in enumerate(targets, start=1):
-        expect = lr * cost * (t - mus[k - 1].mean(axis=0))
-        assert_allclose(sparse.intercepts_[k] - free.intercepts_[k], expect, atol=1e-12)
+    for costs in (3.0, [3.0, 0.0], [0.0, 2.0]):
+        sparse = _one_update(model, X, lr, sparsity_cost=costs, sparsity_target=targets)
+        assert_allclose(sparse.coefs_[0], free.coefs_[0], rtol=1e-12)
+        assert_allclose(sparse.intercepts_[0], free.intercepts_[0], rtol=1e-12)
+        for k, (t, c) in enumerate(
+            zip(targets, np.broadcast_to(costs, 2), strict=True), 1
+        ):
+            expect = lr * c * (t - mus[k - 1].mean(axis=0))
+            step = sparse.intercepts_[k] - free.intercepts_[k]
+            assert_allclose(step, expect, atol=1e-12)
+            assert (c == 0) == np.all(step == 0)
     # in training the penalty pulls the mean activation of each layer down
     kw = {"n_iter": 20, "pretrain": False, "batch_size": 20, "random_state": 0}
     plain = DBM((6, 4), learning_rate=0.05, **kw).fit(X)
@@ -694,6 +699,8 @@ def test_sparsity_step_moves_hidden_biases_toward_target():
         ({"max_norm": 0.0}, "max_norm"),
         ({"max_norm": -1.0}, "max_norm"),
         ({"sparsity_cost": -0.1}, "sparsity_cost"),
+        ({"sparsity_cost": [0.1, -0.1]}, "sparsity_cost must be a float >= 0"),
+        ({"sparsity_cost": [0.1, 0.1, 0.1]}, r"sparsity_cost.*\(2\)"),
         ({"sparsity_target": 1.0}, "sparsity_target"),
         (
             {"sparsity_target": [0.1, 0.2, 0.3]},
