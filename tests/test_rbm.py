@@ -19,6 +19,7 @@ from skebm._gibbs import (
     sigmoid_scaled_,
 )
 from skebm._partition import pseudo_likelihood
+from skebm._rbm import _FLOAT64_WORK
 
 from .exact import (
     all_states,
@@ -205,13 +206,41 @@ def test_legacy_random_state_reproduces_sklearn_stream():
 
 @pytest.mark.parametrize("method", ["pcd", "cd"])
 def test_float32_and_float64_follow_the_same_stream(method):
+    # 20 * 64 * 64 multiply-adds per product: trained in float32 arithmetic
     X = X_DIGITS[:100]
-    kw = dict(n_components=16, batch_size=5, n_iter=5, random_state=42, method=method)
+    kw = dict(n_components=64, batch_size=20, n_iter=5, random_state=42, method=method)
+    assert kw["batch_size"] * X.shape[1] * kw["n_components"] >= _FLOAT64_WORK
     r64 = BernoulliRBM(**kw).fit(X.astype(np.float64))
     r32 = BernoulliRBM(**kw).fit(X.astype(np.float32))
     assert r32.components_.dtype == np.float32
     assert_allclose(r64.transform(X), r32.transform(X.astype(np.float32)), rtol=1e-5)
     assert_allclose(r64.components_, r32.components_, rtol=1e-3, atol=1e-6)
+    assert not np.array_equal(r64.components_.astype(np.float32), r32.components_)
+
+
+@pytest.mark.parametrize("method", ["pcd", "cd"])
+def test_small_float32_fit_is_the_float64_fit_rounded(method):
+    # 5 * 64 * 16 multiply-adds per product: trained in float64, stored float32
+    # (scikit-learn's own float32 test compares every weight to rtol 1e-3, which
+    # a float32 trajectory misses for weights within ~1e-4 of zero)
+    X = X_DIGITS[:100]
+    kw = dict(n_components=16, batch_size=5, n_iter=5, random_state=42, method=method)
+    kw.update(momentum=0.5, centering=True)  # optimiser state is cast too
+    r64 = BernoulliRBM(**kw).fit(X.astype(np.float64))
+    r32 = BernoulliRBM(**kw).fit(X.astype(np.float32))
+    for name in ("components_", "intercept_hidden_", "intercept_visible_"):
+        a, b = getattr(r64, name), getattr(r32, name)
+        assert b.dtype == np.float32
+        assert_array_equal(b, a.astype(np.float32))
+    assert r32.h_samples_.dtype == np.float32
+    assert r32.transform(X.astype(np.float32)).dtype == np.float32
+    # partial_fit goes on the same way and keeps each model's dtype
+    r64.partial_fit(X[:5].astype(np.float64))
+    r32.partial_fit(X[:5].astype(np.float32))
+    assert r32.components_.dtype == np.float32
+    assert_allclose(r32.components_, r64.components_, rtol=1e-6, atol=1e-9)
+    r64.partial_fit(X[:5].astype(np.float32))
+    assert r64.components_.dtype == np.float64
 
 
 def test_partial_fit_returns_self_and_keeps_float32():
