@@ -38,12 +38,14 @@ from ._threads import blas_threads_for
 # Rows the verbose per-epoch pseudo-likelihood is estimated on.
 _VERBOSE_ROWS = 1000
 # A float32 fit whose minibatch products are below this many multiply-adds is
-# carried out in float64 and its results stored as float32. At that size the
-# per-call overheads, not the arithmetic, set the time, so float32 buys no
-# speed; and a float32 trajectory drifts from the float64 one by ~1e-7 per
-# weight through the rounding of every update, which leaves weights near zero
-# with no correct digit and makes the result depend on the CPU's BLAS kernel.
-_FLOAT64_WORK = 2**16
+# carried out in float64 and its results stored as float32. A float32
+# trajectory drifts from the float64 one by ~1e-7 per weight through the
+# rounding of every update, which leaves weights near zero with no correct
+# digit and makes the result depend on the CPU's BLAS kernel. At this size the
+# per-call overheads set most of the time: float64 work measured 0.92-1.44x
+# the float32 time, a few milliseconds per digits epoch
+# (benchmarks/bench_float32_small.py; 1.2-1.8x at 2**16, hence the bound).
+_FLOAT64_WORK = 2**13
 # Held-out rows early stopping scores exactly after each epoch.
 _VALIDATION_ROWS = 1000
 

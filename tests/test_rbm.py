@@ -225,6 +225,7 @@ def test_small_float32_fit_is_the_float64_fit_rounded(method):
     # a float32 trajectory misses for weights within ~1e-4 of zero)
     X = X_DIGITS[:100]
     kw = dict(n_components=16, batch_size=5, n_iter=5, random_state=42, method=method)
+    assert kw["batch_size"] * X.shape[1] * kw["n_components"] < _FLOAT64_WORK
     kw.update(momentum=0.5, centering=True)  # optimiser state is cast too
     r64 = BernoulliRBM(**kw).fit(X.astype(np.float64))
     r32 = BernoulliRBM(**kw).fit(X.astype(np.float32))
