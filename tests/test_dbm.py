@@ -715,3 +715,20 @@ def test_sparsity_and_max_norm_validation(params, match):
         DBM((3, 2), n_iter=1, pretrain=False, **params).fit(X)
     with pytest.raises((InvalidParameterError, ValueError), match=match):
         DBM((3, 2), **params).partial_fit(X)
+
+
+def test_sparsity_average_is_damped():
+    X = prototype_data(20)
+    model = DBM((3, 2), n_iter=0, pretrain=False, random_state=0).fit(X)
+    model.set_params(sparsity_target=[0.1, 0.4], sparsity_cost=[1.0, 2.0])
+    b0 = [b.copy() for b in model.intercepts_]
+    s1 = [np.array([2.0, 4.0, 6.0]), np.array([1.0, 9.0])]
+    s2 = [np.array([8.0, 0.0, 2.0]), np.array([5.0, 5.0])]
+    model._sparsity_step(s1, 10, 0.5)
+    model._sparsity_step(s2, 10, 0.5)
+    for k, (t, c) in enumerate([(0.1, 1.0), (0.4, 2.0)], start=1):
+        q1 = s1[k - 1] / 10
+        q2 = 0.9 * q1 + 0.1 * s2[k - 1] / 10
+        expect = b0[k] + 0.5 * c * (t - q1) + 0.5 * c * (t - q2)
+        assert_allclose(model.intercepts_[k], expect, rtol=1e-12)
+    assert_array_equal(model.intercepts_[0], b0[0])
