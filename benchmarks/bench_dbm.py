@@ -513,20 +513,10 @@ def main():
     p.add_argument(
         "--max-norm", type=float, default=None, help="DBM(max_norm=...) when joint"
     )
-    p.add_argument(
-        "--sparsity-cost",
-        type=float,
-        nargs="+",
-        default=[0.0],
-        help="one value, or one per hidden layer",
-    )
-    p.add_argument(
-        "--sparsity-target",
-        type=float,
-        nargs="+",
-        default=[0.1],
-        help="one value, or one per hidden layer",
-    )
+    for name, default in (("--sparsity-cost", 0.0), ("--sparsity-target", 0.1)):
+        p.add_argument(
+            name, type=float, nargs="+", default=[default], help="one, or one per layer"
+        )
     p.add_argument("--mf-iter", type=int, default=10)
     p.add_argument("--curve-betas", type=int, default=None)
     p.add_argument("--curve-runs", type=int, default=None)

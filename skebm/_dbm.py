@@ -36,6 +36,7 @@ from ._gibbs import (
     sample_bernoulli_,
     sigmoid_,
     softplus_,
+    sparsity_step_,
     uniform_like,
 )
 from ._partition import (
@@ -1213,19 +1214,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _sparsity_step(self, hidden_sums, B, lr):
         """Move the hidden biases toward the sparsity targets (see docstring)."""
         bs = self.intercepts_
-        dtype = bs[0].dtype
         settings = self._sparsity_settings(len(hidden_sums))
-        q = getattr(self, "_sparsity_q", None)
-        means = [h / dtype.type(B) for h in hidden_sums]
-        if q is None:
-            q = self._sparsity_q = means
-        else:
-            for qk, m in zip(q, means, strict=True):
-                qk *= dtype.type(0.9)
-                qk += dtype.type(0.1) * m
-        for b, qk, (t, c) in zip(bs[1:], q, settings, strict=True):
+        q = getattr(self, "_sparsity_q", None) or [None] * len(hidden_sums)
+        for k, (h, (t, c)) in enumerate(zip(hidden_sums, settings, strict=True)):
             if c:
-                b += dtype.type(lr * c) * (dtype.type(t) - qk)
+                mean = h / bs[0].dtype.type(B)
+                q[k] = sparsity_step_(bs[k + 1], q[k], mean, t, c, lr)
+        self._sparsity_q = q
 
     def _centering_offsets(self, means):
         """The offsets mu^0..mu^L, started at the first minibatch's means."""

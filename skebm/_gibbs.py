@@ -656,3 +656,16 @@ def parallel_tempering_step_(v, theta, betas, rng, parity):
     sel = accept[:, :, None]
     v3[ks], v3[ks + 1] = np.where(sel, hi, lo), np.where(sel, lo, hi)
     return float(accept.mean())
+
+
+def sparsity_step_(bias, q, mean, target, cost, lr):
+    """One sparsity-penalty step (Lee, Ekanadham & Ng 2008), in place on ``bias``.
+
+    ``q`` is the moving average (0.9) of the hidden units' mean activity, None
+    before the first step; ``mean`` this minibatch's (a fresh array: it may
+    become the average). The biases move by ``lr * cost * (target - q)``.
+    Returns the new average.
+    """
+    q = mean if q is None else 0.9 * q + 0.1 * mean
+    bias += lr * cost * (target - q)
+    return q

@@ -24,6 +24,7 @@ from ._gibbs import (
     mean_visibles,
     parallel_tempering_step_,
     sample_bernoulli_,
+    sparsity_step_,
 )
 from ._partition import (
     RBMAnnealingPath,
@@ -545,10 +546,13 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if self.average is not False:
             self._accumulate_average(theta, B)
         if self.sparsity_cost:
-            q = self._sparsity_q
-            self._sparsity_q = h_pos_mean if q is None else 0.9 * q + 0.1 * h_pos_mean
-            theta[:H, -1] += (
-                lr * self.sparsity_cost * (self.sparsity_target - self._sparsity_q)
+            self._sparsity_q = sparsity_step_(
+                theta[:H, -1],
+                self._sparsity_q,
+                h_pos_mean,
+                self.sparsity_target,
+                self.sparsity_cost,
+                lr,
             )
 
     def _accumulate_average(self, theta, n_samples):
@@ -678,8 +682,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         return np.float32
 
     def _cast_state(self, dtype):
-        """Cast parameters, chains and optimiser state to ``dtype``."""
-        self._own_chains()
+        """Cast parameters, chains and optimiser state to ``dtype`` (new arrays,
+        so the chains no longer view a workspace buffer)."""
         self.__dict__.pop("_theta_", None)  # rebuilt from the attributes
         self.__dict__.pop("_ws", None)  # buffers typed by the old dtype
         for name in (
