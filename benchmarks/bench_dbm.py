@@ -116,9 +116,10 @@ def evaluate(model, X_test, X_train, n_betas, n_runs, seed):
 def mnist_section(args):
     X, y, Xt, yt, X_grey = load_mnist(args.seed, grey=True)
     X, y, X_grey = X[: args.n_train], y[: args.n_train], X_grey[: args.n_train]
-    # trained on the grey levels, binarized anew each epoch (--dynamic), or on
-    # the fixed binarization; scored on the fixed binarizations either way
-    X_fit = X_grey if args.dynamic else X
+    # trained on the grey levels, binarized anew each epoch (--dynamic) or
+    # used as they are (--grey), or on the fixed binarization; scored on the
+    # fixed binarizations either way
+    X_fit = X_grey if args.dynamic or args.grey else X
     Xt, yt = Xt[: args.n_test], yt[: args.n_test]
     X_train_eval = X[:10000]
     sizes = tuple(args.hidden)
@@ -127,6 +128,7 @@ def mnist_section(args):
         + "-".join(map(str, sizes))
         + f", float32, BLAS threads {args.threads}"
         + (", dynamic binarization" if args.dynamic else "")
+        + (", grey levels" if args.grey else "")
         + (", centered" if args.centering else "")
     )
     # the settings on the command line that also apply to a resumed model
@@ -472,10 +474,18 @@ def joint_lr(args, epoch, first):
     """Learning rate of joint epoch `epoch` (the first of this run: `first`).
 
     By default ``lr / (1 + (epoch - 1) / lr_decay_epochs)``, as in
-    Salakhutdinov & Hinton (2009). With ``--lr-anneal START END N`` it falls
-    geometrically from START to END over this run's first N epochs and then
-    stays at END (a run resumed from a checkpoint annealed to a small rate).
+    Salakhutdinov & Hinton (2009). With ``--lr-per-update-decay F`` it is
+    ``lr / F**u`` after ``u`` minibatch updates, floored at ``--lr-floor``
+    (the schedule of the paper's MATLAB code: F = 1.000015, floor 1e-4).
+    With ``--lr-anneal START END N`` it falls geometrically from START to END
+    over this run's first N epochs and then stays at END (a run resumed from
+    a checkpoint annealed to a small rate).
     """
+    if args.lr_per_update_decay is not None:
+        # Salakhutdinov's dbm_mf.m: divided by the factor after every
+        # minibatch (100 rows), never below the floor
+        updates = (epoch - 1) * -(-args.n_train // 100)
+        return max(args.lr / args.lr_per_update_decay**updates, args.lr_floor)
     if args.lr_anneal is None:
         return args.lr / (1.0 + (epoch - 1) / args.lr_decay_epochs)
     start, end, n = args.lr_anneal
@@ -496,6 +506,13 @@ def main():
     p.add_argument("--eval-every", type=int, default=None)
     p.add_argument("--lr", type=float, default=0.001)
     p.add_argument("--lr-decay-epochs", type=float, default=20.0)
+    p.add_argument(
+        "--lr-per-update-decay",
+        type=float,
+        default=None,
+        help="instead: lr / F**updates, at least --lr-floor",
+    )
+    p.add_argument("--lr-floor", type=float, default=1e-4)
     p.add_argument(
         "--lr-anneal",
         type=float,
@@ -542,6 +559,11 @@ def main():
         "(DBM(dynamic_binarization=True))",
     )
     p.add_argument(
+        "--grey",
+        action="store_true",
+        help="train on the grey levels themselves, as probabilities",
+    )
+    p.add_argument(
         "--centering",
         action="store_true",
         help="centered joint training (DBM(centering=True))",
@@ -560,6 +582,10 @@ def main():
     args = p.parse_args()
     if args.checkpoint_every and not args.save:
         p.error("--checkpoint-every needs --save")
+    if args.grey and args.dynamic:
+        p.error("--grey and --dynamic exclude each other")
+    if args.lr_per_update_decay is not None and args.lr_anneal is not None:
+        p.error("--lr-per-update-decay and --lr-anneal exclude each other")
     args.speed_threads = [int(t) for t in args.speed_threads.split(",")]
     q = args.quick
     defaults = {
