@@ -473,10 +473,11 @@ def one_or_list(values):
 def joint_lr(args, epoch, first):
     """Learning rate of joint epoch `epoch` (the first of this run: `first`).
 
-    By default ``lr / (1 + (epoch - 1) / lr_decay_epochs)``, as in
-    Salakhutdinov & Hinton (2009). With ``--lr-per-update-decay F`` it is
-    ``lr / F**u`` after ``u`` minibatch updates, floored at ``--lr-floor``
-    (the schedule of the paper's MATLAB code: F = 1.000015, floor 1e-4).
+    By default ``lr / (1 + (epoch - 1) / lr_decay_epochs)``, a schedule of
+    ours that decays faster than the MATLAB code's. With
+    ``--lr-per-update-decay F`` it is ``lr / F**u`` after ``u`` minibatch
+    updates, floored at ``--lr-floor`` (the schedule of the paper's MATLAB
+    code: F = 1.000015, floor 1e-4).
     With ``--lr-anneal START END N`` it falls geometrically from START to END
     over this run's first N epochs and then stays at END (a run resumed from
     a checkpoint annealed to a small rate).
