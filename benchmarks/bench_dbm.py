@@ -70,6 +70,8 @@ from _common import alternate, table  # noqa: E402
 
 from skebm._dbm import DBM, dbm_mean_field  # noqa: E402
 
+BATCH = 100  # minibatch rows of every DBM here, as in the paper
+
 
 # --------------------------------------------------------------------- data
 def load_mnist(seed=0, grey=False):
@@ -147,7 +149,7 @@ def mnist_section(args):
     model = DBM(
         sizes,
         learning_rate=args.lr,
-        batch_size=100,
+        batch_size=BATCH,
         n_iter=0,
         n_chains=100,
         mean_field_tol=1e-5,
@@ -355,11 +357,11 @@ def speed_section(args):
     rng = np.random.default_rng(0)
     n_rows = 3000 if args.quick else 60000
     X = (rng.random((n_rows, 784)) < 0.13).astype(np.float32)
-    n_updates = n_rows // 100
+    n_updates = n_rows // BATCH
     kw = {
         "n_iter": 0,
         "pretrain": False,
-        "batch_size": 100,
+        "batch_size": BATCH,
         "n_chains": 100,
         "n_gibbs_steps": 5,
         "mean_field_max_iter": 10,
@@ -484,8 +486,8 @@ def joint_lr(args, epoch, first):
     """
     if args.lr_per_update_decay is not None:
         # Salakhutdinov's dbm_mf.m: divided by the factor after every
-        # minibatch (100 rows), never below the floor
-        updates = (epoch - 1) * -(-args.n_train // 100)
+        # minibatch, never below the floor
+        updates = (epoch - 1) * int(np.ceil(args.n_train / BATCH))
         return max(args.lr / args.lr_per_update_decay**updates, args.lr_floor)
     if args.lr_anneal is None:
         return args.lr / (1.0 + (epoch - 1) / args.lr_decay_epochs)
