@@ -50,6 +50,7 @@ there.
 """
 
 import argparse
+import copy
 import gzip
 import importlib.util
 import json
@@ -189,6 +190,7 @@ def mnist_section(args):
         print(rows[-1], flush=True)
 
     first = 1
+    average = IterateAverage()
     with threadpool_limits(args.threads):
         if args.resume:
             # a model pickled by --save after `--resume-epoch` joint epochs
@@ -201,6 +203,7 @@ def mnist_section(args):
             model.__dict__.setdefault("centering_rate", 0.01)
             for name, value in (
                 ("max_norm", None),
+                ("average", False),
                 ("sparsity_cost", 0.0),
                 ("sparsity_target", 0.1),
             ):
@@ -225,8 +228,12 @@ def mnist_section(args):
             t = time.perf_counter()
             model.partial_fit(X_fit)
             train_s += time.perf_counter() - t
+            if args.average_from and epoch >= args.average_from:
+                average.add(model, epoch)
             if args.checkpoint_every and epoch % args.checkpoint_every == 0:
                 checkpoint(model, epoch, train_s, args.save)
+                if average.count:
+                    average.save(args.save + ".avgsum.npz", epoch)
             if epoch % args.eval_every == 0 or epoch == first + args.epochs - 1:
                 record(epoch, train_s)
         print()
@@ -442,6 +449,62 @@ def checkpoint(model, epoch, train_s, path):
     print(f"checkpoint: epoch {epoch}, {train_s:.0f} s -> {path}", flush=True)
 
 
+class IterateAverage:
+    """Running sum of the parameters at the end of each joint epoch.
+
+    The averaged model (its parameters the mean of the summed iterates) is
+    scored like any other; at a constant small learning rate the iterates
+    wander around an optimum and their mean can sit nearer to it than any
+    one of them (Polyak averaging). The sums are saved beside each
+    checkpoint, so the mean over any window of epochs is the difference of
+    two saved sums.
+    """
+
+    def __init__(self):
+        self.sums, self.count, self.first = None, 0, None
+
+    def add(self, model, epoch):
+        params = [*model.coefs_, *model.intercepts_]
+        if self.sums is None:
+            self.sums = [np.zeros(p.shape, np.float64) for p in params]
+            self.first = epoch
+        for s, p in zip(self.sums, params, strict=True):
+            s += p
+        self.count += 1
+
+    def save(self, path, epoch):
+        tmp = path + ".tmp.npz"
+        arrays = {f"arr_{i}": a for i, a in enumerate(self.sums)}
+        np.savez(tmp, count=self.count, first=self.first, last=epoch, **arrays)
+        os.replace(tmp, path)
+
+
+def averaged_model(model, sums, count, minus=None):
+    """A copy of ``model`` whose parameters are ``sums / count``.
+
+    With ``minus`` (the (sums, count) of an earlier save), the mean over the
+    epochs between the two saves.
+    """
+    if minus is not None:
+        sums = [a - b for a, b in zip(sums, minus[0], strict=True)]
+        count = count - minus[1]
+    avg = copy.deepcopy(model)
+    n_w = len(avg.coefs_)
+    dtype = avg.coefs_[0].dtype
+    avg.coefs_ = [(s / count).astype(dtype) for s in sums[:n_w]]
+    avg.intercepts_ = [(s / count).astype(dtype) for s in sums[n_w:]]
+    # a log Z cached for the last iterate's parameters does not apply
+    avg.__dict__.pop("log_partition_info_", None)
+    return avg
+
+
+def load_average(path):
+    """(sums, count) saved by ``IterateAverage.save``."""
+    with np.load(path) as z:
+        n = len([k for k in z.files if k.startswith("arr_")])
+        return [z[f"arr_{i}"] for i in range(n)], int(z["count"])
+
+
 def start_from_rbm(model, X, path, std):
     """The DBM started from a trained BernoulliRBM (pickled at `path`).
 
@@ -554,6 +617,14 @@ def main():
         default=0,
         help="also pickle it to --save every this many joint epochs",
     )
+    p.add_argument(
+        "--average-from",
+        type=int,
+        default=0,
+        help="from this joint epoch on, sum the parameters after every epoch "
+        "and save the sums beside each checkpoint (SAVE.avgsum.npz; score "
+        "their mean with dbm_ais.py --average)",
+    )
     p.add_argument("--reverse", action="store_true", help="also reverse AIS")
     p.add_argument(
         "--dynamic",
@@ -585,6 +656,8 @@ def main():
     args = p.parse_args()
     if args.checkpoint_every and not args.save:
         p.error("--checkpoint-every needs --save")
+    if args.average_from and not args.checkpoint_every:
+        p.error("--average-from needs --checkpoint-every")
     if args.grey and args.dynamic:
         p.error("--grey and --dynamic exclude each other")
     if args.lr_per_update_decay is not None and args.lr_anneal is not None:

@@ -13,7 +13,7 @@ import pickle
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_dbm import evaluate, load_mnist  # noqa: E402
+from bench_dbm import averaged_model, evaluate, load_average, load_mnist  # noqa: E402
 
 
 def main():
@@ -22,9 +22,26 @@ def main():
     p.add_argument("--betas", type=int, default=50000)
     p.add_argument("--runs", type=int, default=100)
     p.add_argument("--seed", type=int, default=5)
+    p.add_argument(
+        "--average",
+        nargs="+",
+        default=None,
+        metavar="SUMS",
+        help="score the mean of the iterates summed in SUMS (bench_dbm.py "
+        "--average-from), or, with a second, earlier SUMS, of those between",
+    )
+    p.add_argument("--save-average", default=None, help="pickle that model here")
     args = p.parse_args()
     with open(args.model, "rb") as f:
         model = pickle.load(f)
+    if args.average:
+        sums, count = load_average(args.average[0])
+        minus = load_average(args.average[1]) if len(args.average) > 1 else None
+        model = averaged_model(model, sums, count, minus)
+        print(f"mean of {count - (minus[1] if minus else 0)} iterates", flush=True)
+        if args.save_average:
+            with open(args.save_average, "wb") as f:
+                pickle.dump(model, f)
     X, _, Xt, _ = load_mnist(0)
     info, test, train, eval_s = evaluate(
         model, Xt, X[:10000], args.betas, args.runs, args.seed
