@@ -732,3 +732,79 @@ def test_sparsity_average_is_damped():
         expect = b0[k] + 0.5 * c * (t - q1) + 0.5 * c * (t - q2)
         assert_allclose(model.intercepts_[k], expect, rtol=1e-12)
     assert_array_equal(model.intercepts_[0], b0[0])
+
+
+def _params(model):
+    return [p.copy() for p in model.coefs_ + model.intercepts_]
+
+
+@pytest.mark.parametrize("start", [True, 60])
+def test_average_is_the_mean_of_the_iterates(start):
+    # A twin without averaging follows the same random stream (averaging
+    # draws nothing). Its iterates, averaged by hand, must be what the
+    # averaged model shows; and the averaged model must go on training from
+    # its last iterate, not from the average, or the twins would drift apart.
+    X = prototype_data(300)
+    kw = {"pretrain": False, "batch_size": 10, "learning_rate": 0.1}
+    kw.update(momentum=0.5, centering=True, random_state=0)
+    avg = DBM((5, 3), average=start, **kw)
+    twin = DBM((5, 3), **kw)
+    iterates = []
+    for i in range(30):
+        batch = X[10 * i : 10 * (i + 1)]
+        avg.partial_fit(batch)
+        twin.partial_fit(batch)
+        if 10 * (i + 1) >= (0 if start is True else start):
+            iterates.append(_params(twin))
+    assert len(iterates) == (30 if start is True else 25)
+    mean = [np.mean(ps, axis=0) for ps in zip(*iterates, strict=True)]
+    for a, m in zip(_params(avg), mean, strict=True):
+        assert_allclose(a, m, atol=1e-12)
+    for a, t in zip(avg.particles_, twin.particles_, strict=True):
+        assert_array_equal(a, t)
+    assert np.abs(avg.coefs_[0] - twin.coefs_[0]).max() > 1e-3
+    # fit averages the same updates
+    fitted = DBM((5, 3), average=start, n_iter=1, **kw).fit(X)
+    again = DBM((5, 3), average=start, **kw).partial_fit(X)
+    for a, b in zip(_params(fitted), _params(again), strict=True):
+        assert_allclose(a, b, rtol=1e-12)
+    assert (
+        np.abs(fitted.coefs_[0] - DBM((5, 3), n_iter=1, **kw).fit(X).coefs_[0]).max()
+        > 1e-3
+    )
+
+
+def test_average_restarts_when_the_user_sets_parameters():
+    X = prototype_data(100)
+    kw = {"pretrain": False, "batch_size": 10, "n_iter": 2, "random_state": 0}
+    kw["learning_rate"] = 0.1
+    avg = DBM((5, 3), average=True, **kw).fit(X)
+    plain = DBM((5, 3), **kw).fit(X)
+    start = [np.full_like(W, 0.1) for W in plain.coefs_]
+    avg.coefs_ = [W.copy() for W in start]
+    plain.coefs_ = [W.copy() for W in start]
+    avg.intercepts_ = [b.copy() for b in plain.intercepts_]
+    # one update from the user's parameters, averaged over itself alone
+    avg.partial_fit(X[:10])
+    plain.partial_fit(X[:10])
+    for a, b in zip(_params(avg), _params(plain), strict=True):
+        assert_allclose(a, b, rtol=1e-12)
+
+
+def test_average_switched_off_shows_the_last_iterate():
+    X = prototype_data(100)
+    kw = {"pretrain": False, "batch_size": 10, "n_iter": 2, "random_state": 0}
+    kw["learning_rate"] = 0.1
+    avg = DBM((5, 3), average=True, **kw).fit(X)
+    plain = DBM((5, 3), **kw).fit(X)
+    assert np.abs(avg.coefs_[0] - plain.coefs_[0]).max() > 1e-3
+    avg.set_params(average=False).partial_fit(X[:10])
+    plain.partial_fit(X[:10])
+    for a, b in zip(_params(avg), _params(plain), strict=True):
+        assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("average", [0, -5, 1.5, "yes"])
+def test_average_validation(average):
+    with pytest.raises(InvalidParameterError, match="'average' parameter"):
+        DBM((3, 2), n_iter=1, pretrain=False, average=average).fit(prototype_data(20))
