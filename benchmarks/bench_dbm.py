@@ -623,7 +623,8 @@ def main():
         default=0,
         help="from this joint epoch on, sum the parameters after every epoch "
         "and save the sums beside each checkpoint (SAVE.avgsum.npz; score "
-        "their mean with dbm_ais.py --average)",
+        "their mean with dbm_ais.py --average). The sums start afresh in every "
+        "run, --resume included (unlike DBM(average=...), they allow any window)",
     )
     p.add_argument("--reverse", action="store_true", help="also reverse AIS")
     p.add_argument(

@@ -32,6 +32,8 @@ def main():
     )
     p.add_argument("--save-average", default=None, help="pickle that model here")
     args = p.parse_args()
+    if args.average and len(args.average) > 2:
+        p.error("--average takes one SUMS file, or a later and an earlier one")
     with open(args.model, "rb") as f:
         model = pickle.load(f)
     if args.average:
