@@ -842,9 +842,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         starts once joint training has seen that many samples. Pretraining
         is not averaged. At a small constant rate the iterates wander around
         an optimum and their mean sits nearer to it (784-500-1000 on MNIST:
-        the mean of 40 epochs at rate 1e-4 scores 0.7 nats above its last
-        iterate, ``benchmarks/RESULTS.md``). Costs three passes over the
-        parameters per update.
+        the mean of the iterates at the ends of 80 epochs at rate 1e-4
+        scores 0.75 nats above the last of them, ``benchmarks/RESULTS.md``).
+        Costs three passes over the parameters per update.
 
     Attributes
     ----------
