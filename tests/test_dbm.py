@@ -808,3 +808,12 @@ def test_average_switched_off_shows_the_last_iterate():
 def test_average_validation(average):
     with pytest.raises(InvalidParameterError, match="'average' parameter"):
         DBM((3, 2), n_iter=1, pretrain=False, average=average).fit(prototype_data(20))
+
+
+def test_average_keeps_float32():
+    X = prototype_data(100).astype(np.float32)
+    kw = {"pretrain": False, "batch_size": 10, "n_iter": 2, "random_state": 0}
+    avg = DBM((5, 3), average=True, learning_rate=0.1, **kw).fit(X)
+    assert all(p.dtype == np.float32 for p in avg.coefs_ + avg.intercepts_)
+    assert avg._average_state[0][0].dtype == np.float64
+    assert np.isfinite(avg.score_samples(X)).all()
