@@ -734,6 +734,16 @@ def test_sparsity_average_is_damped():
     assert_array_equal(model.intercepts_[0], b0[0])
 
 
+# two epochs of 10 updates, large enough steps that average and iterate differ
+_AVERAGE_FIT = {
+    "pretrain": False,
+    "batch_size": 10,
+    "n_iter": 2,
+    "random_state": 0,
+    "learning_rate": 0.1,
+}
+
+
 def _params(model):
     return [p.copy() for p in model.coefs_ + model.intercepts_]
 
@@ -776,8 +786,7 @@ def test_average_is_the_mean_of_the_iterates(start):
 
 def test_average_restarts_when_the_user_sets_parameters():
     X = prototype_data(100)
-    kw = {"pretrain": False, "batch_size": 10, "n_iter": 2, "random_state": 0}
-    kw["learning_rate"] = 0.1
+    kw = _AVERAGE_FIT
     avg = DBM((5, 3), average=True, **kw).fit(X)
     plain = DBM((5, 3), **kw).fit(X)
     start = [np.full_like(W, 0.1) for W in plain.coefs_]
@@ -793,8 +802,7 @@ def test_average_restarts_when_the_user_sets_parameters():
 
 def test_average_switched_off_shows_the_last_iterate():
     X = prototype_data(100)
-    kw = {"pretrain": False, "batch_size": 10, "n_iter": 2, "random_state": 0}
-    kw["learning_rate"] = 0.1
+    kw = _AVERAGE_FIT
     avg = DBM((5, 3), average=True, **kw).fit(X)
     plain = DBM((5, 3), **kw).fit(X)
     assert np.abs(avg.coefs_[0] - plain.coefs_[0]).max() > 1e-3
