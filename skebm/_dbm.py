@@ -1242,11 +1242,16 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if state is None:
             # float64: a float32 running mean over 1e5 updates would drift
             self._average_state = [[p.astype(np.float64) for p in params], 1]
-            self._average_diff = [np.empty(p.shape) for p in params]
+            self.__dict__.get("_ws", {}).pop("average_diff", None)  # old shapes
             return
         state[1] += 1
         w = 1.0 / state[1]
-        for mean, p, d in zip(state[0], params, self._average_diff, strict=True):
+        # scratch in the work-buffer dict, which pickles leave out
+        ws = self.__dict__.setdefault("_ws", {})
+        diffs = ws.get("average_diff")
+        if diffs is None:
+            diffs = ws["average_diff"] = [np.empty(p.shape) for p in params]
+        for mean, p, d in zip(state[0], params, diffs, strict=True):
             np.subtract(p, mean, out=d)
             d *= w
             mean += d

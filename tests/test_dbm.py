@@ -825,3 +825,20 @@ def test_average_keeps_float32():
     assert all(p.dtype == np.float32 for p in avg.coefs_ + avg.intercepts_)
     assert avg._average_state[0][0].dtype == np.float64
     assert np.isfinite(avg.score_samples(X)).all()
+
+
+def test_average_pickles_without_its_scratch():
+    # The running mean is state, its difference buffer is not: a pickled
+    # copy leaves it out and goes on exactly as the original.
+    X = prototype_data(100)
+    avg = DBM((5, 3), average=True, **_AVERAGE_FIT).fit(X)
+    assert "average_diff" in avg._ws
+    copy = pickle.loads(pickle.dumps(avg))
+    assert "_ws" not in copy.__dict__
+    avg.partial_fit(X[:30])
+    copy.partial_fit(X[:30])
+    for a, b in zip(_params(avg), _params(copy), strict=True):
+        assert_array_equal(a, b)
+    # refitting with other shapes starts a new mean with new buffers
+    avg.set_params(hidden_layer_sizes=(4,)).fit(X)
+    assert [d.shape for d in avg._ws["average_diff"]] == [(4, 8), (8,), (4,)]
