@@ -69,7 +69,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import alternate, table  # noqa: E402
 
-from skebm._dbm import DBM, dbm_mean_field  # noqa: E402
+from skebm._dbm import DBM, dbm_gibbs_sweep_, dbm_mean_field  # noqa: E402
 
 BATCH = 100  # minibatch rows of every DBM here, as in the paper
 
@@ -152,7 +152,7 @@ def mnist_section(args):
         learning_rate=args.lr,
         batch_size=BATCH,
         n_iter=0,
-        n_chains=100,
+        n_chains=args.n_chains,
         mean_field_tol=1e-5,
         momentum=0.5,
         pretrain_n_iter=args.pretrain_epochs,
@@ -209,6 +209,7 @@ def mnist_section(args):
             ):
                 model.__dict__.setdefault(name, value)
             model.set_params(**training)
+            grow_chains(model, args.n_chains, args.seed)
             first = args.resume_epoch + 1
             train_s, pretrain_s = args.resume_train_s, 0.0
         elif args.init_rbm:
@@ -433,6 +434,28 @@ def speed_section(args):
     return {"rows": rows}
 
 
+def grow_chains(model, n_chains, seed, n_burn=200):
+    """Give a resumed model ``n_chains`` persistent chains.
+
+    The new chains start as copies of the old ones (already near the model's
+    distribution, unlike fresh chains from the data) and are run apart with
+    their own random numbers before training uses them.
+    """
+    old = model.particles_
+    m = old[0].shape[0]
+    if n_chains == m:
+        return
+    if n_chains < m:
+        raise SystemExit(f"--n-chains {n_chains} is fewer than the model's {m}")
+    rows = np.arange(n_chains) % m
+    chains = [np.ascontiguousarray(x[rows]) for x in old]
+    rng = np.random.default_rng(np.random.SeedSequence([seed, n_chains]))
+    for _ in range(n_burn):
+        dbm_gibbs_sweep_(chains, model.coefs_, model.intercepts_, rng, fast=True)
+    model.particles_ = chains
+    model.set_params(n_chains=n_chains)
+
+
 def checkpoint(model, epoch, train_s, path):
     """Pickle the model (atomically), with what --resume needs beside it.
 
@@ -644,6 +667,13 @@ def main():
         help="centered joint training (DBM(centering=True))",
     )
     p.add_argument("--resume", default=None, help="continue a model saved by --save")
+    p.add_argument(
+        "--n-chains",
+        type=int,
+        default=100,
+        help="persistent chains; on --resume, more than the model has are copies "
+        "of its chains, run apart for 200 Gibbs sweeps before training goes on",
+    )
     p.add_argument(
         "--init-rbm",
         default=None,
