@@ -32,6 +32,7 @@ from ._base import (
     validate_unit_interval_X,
 )
 from ._gibbs import (
+    GradientWorkspace,
     bernoulli_draw,
     sample_bernoulli_,
     sigmoid_,
@@ -1147,6 +1148,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._sparsity_q = None
         self._average_state = None  # [running means (float64), count]
         self._n_seen = 0
+        self.__dict__.pop("_ws", None)  # buffers shaped by the old layers
         self.__dict__.pop("_live_params", None)
 
     def _track_data(self, X, reset):
@@ -1242,16 +1244,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if state is None:
             # float64: a float32 running mean over 1e5 updates would drift
             self._average_state = [[p.astype(np.float64) for p in params], 1]
-            self.__dict__.get("_ws", {}).pop("average_diff", None)  # old shapes
             return
         state[1] += 1
         w = 1.0 / state[1]
-        # scratch in the work-buffer dict, which pickles leave out
-        ws = self.__dict__.setdefault("_ws", {})
-        diffs = ws.get("average_diff")
-        if diffs is None:
-            diffs = ws["average_diff"] = [np.empty(p.shape) for p in params]
-        for mean, p, d in zip(state[0], params, diffs, strict=True):
+        if "_ws" not in self.__dict__:  # work buffers, left out of pickles
+            self._ws = GradientWorkspace()
+        for i, (mean, p) in enumerate(zip(state[0], params, strict=True)):
+            d = self._ws.get(f"average_diff_{i}", p.shape, np.float64)
             np.subtract(p, mean, out=d)
             d *= w
             mean += d

@@ -820,8 +820,7 @@ def test_average_validation(average):
 
 def test_average_keeps_float32():
     X = prototype_data(100).astype(np.float32)
-    kw = {"pretrain": False, "batch_size": 10, "n_iter": 2, "random_state": 0}
-    avg = DBM((5, 3), average=True, learning_rate=0.1, **kw).fit(X)
+    avg = DBM((5, 3), average=True, **_AVERAGE_FIT).fit(X)
     assert all(p.dtype == np.float32 for p in avg.coefs_ + avg.intercepts_)
     assert avg._average_state[0][0].dtype == np.float64
     assert np.isfinite(avg.score_samples(X)).all()
@@ -832,7 +831,7 @@ def test_average_pickles_without_its_scratch():
     # copy leaves it out and goes on exactly as the original.
     X = prototype_data(100)
     avg = DBM((5, 3), average=True, **_AVERAGE_FIT).fit(X)
-    assert "average_diff" in avg._ws
+    assert "average_diff_0" in avg._ws._bufs
     copy = pickle.loads(pickle.dumps(avg))
     assert "_ws" not in copy.__dict__
     avg.partial_fit(X[:30])
@@ -841,4 +840,5 @@ def test_average_pickles_without_its_scratch():
         assert_array_equal(a, b)
     # refitting with other shapes starts a new mean with new buffers
     avg.set_params(hidden_layer_sizes=(4,)).fit(X)
-    assert [d.shape for d in avg._ws["average_diff"]] == [(4, 8), (8,), (4,)]
+    diffs = [avg._ws._bufs[f"average_diff_{i}"] for i in range(3)]
+    assert [d.shape for d in diffs] == [(4, 8), (8,), (4,)]
