@@ -6,6 +6,7 @@ from ._dbm import DBM
 from ._dbn import DBN, DBNClassifier
 from ._hopfield import HopfieldNetwork
 from ._rbm import BernoulliRBM
+from ._threads import config_context, get_config, set_config
 
 __all__ = [
     "BernoulliRBM",
@@ -15,5 +16,8 @@ __all__ = [
     "DBNClassifier",
     "HopfieldNetwork",
     "SkebmVersionWarning",
+    "config_context",
+    "get_config",
+    "set_config",
 ]
 __version__ = "0.1.0"

@@ -19,15 +19,8 @@ from . import BernoulliRBM
 
 
 def main(argv=None):
-    # Digits-sized problems gain nothing from two BLAS threads, and lose a
-    # hundredfold when the machine is busy (measured): use one.
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):
-        _main(argv)
-
-
-def _main(argv):
+    # No thread settings here: the demo runs the library as users call it
+    # (the thread policy is the library's own, see skebm/_threads.py).
     parser = argparse.ArgumentParser(prog="python -m skebm", description=__doc__)
     parser.add_argument("--output", default="skebm_demo.png", help="PNG to write")
     parser.add_argument("--n-iter", type=int, default=20)

@@ -49,6 +49,7 @@ from ._partition import (
 )
 from ._rbm import BernoulliRBM
 from ._sampling import make_generator, run_ais, run_chains, seed_sequence
+from ._threads import blas_threads_for
 
 __all__ = [
     "DBM",
@@ -1323,8 +1324,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _epoch(self, X, lr):
         n = X.shape[0]
         n_batches = int(np.ceil(n / self.batch_size))
-        for s in gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n):
-            self._update(X[s], self.random_state_, lr)
+        # the largest product of a minibatch sets the thread policy
+        work = min(n, self.batch_size) * max(W.size for W in self.coefs_)
+        with blas_threads_for(work):
+            for s in gen_even_slices(
+                n_batches * self.batch_size, n_batches, n_samples=n
+            ):
+                self._update(X[s], self.random_state_, lr)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -1,21 +1,106 @@
-"""BLAS thread control for the hot loops.
+"""BLAS thread policy of the hot loops, and the public switch that turns it off.
 
-Measured on the 2-core machines this project runs on: OpenBLAS's two threads
-speed up a large product about 1.9x on an idle machine, but while another
-CPU-heavy process runs they spin and get descheduled and small products slow
-down by one or two orders of magnitude (a whole demo went from 12 s to 86 s).
-One thread is about as fast for small products and robust, so the minibatch
-loops, Gibbs chains and AIS run their BLAS calls single-threaded below a work
-threshold, and parallelism over chains comes from joblib workers instead.
+What was measured on the 2-core machines this project runs on, in the
+configuration users have (no environment variable, no ``threadpool_limits``;
+``benchmarks/bench_threads.py``, ``benchmarks/RESULTS.md`` section 1t):
+
+- A skebm process loads two OpenBLAS libraries, numpy's and scipy's (the
+  training loops call scipy's ``gemm`` for the fused gradient product), each
+  with its own pool of worker threads. OpenBLAS workers busy-wait for a while
+  after every call. With both pools threaded, a 2-core machine carries the
+  main thread plus two spinning workers, and the minibatch loop, which
+  alternates short products with element-wise work, ran 2-3x slower than with
+  one thread (RBM, 500 hidden, batch 100: 1.6 s against 0.73 s per epoch).
+- With only *one* library threaded (numpy's; scipy's at one thread) the same
+  loop is faster than both one thread and both threaded (0.61 s): the products
+  gain from the second core and nothing is left spinning against the
+  element-wise work.
+- Small products (one minibatch product below ``SMALL_PRODUCT`` multiply-adds)
+  gain nothing from a second thread and collapse by one or two orders of
+  magnitude while another CPU-heavy process runs (the workers spin and are
+  descheduled), so loops of small products run single-threaded, and
+  parallelism over chains (``sample``, AIS, exact log Z) comes from joblib
+  workers instead.
+
+So each hot loop says how large its products are, and :func:`blas_threads_for`
+applies that rule. The rule only ever *lowers* thread counts, so a user's own
+``threadpool_limits`` around a call still holds; ``set_config(blas_threads=
+"inherit")`` switches the rule off altogether (the thread counts are then
+whatever the process has).
 """
 
 import contextlib
+import os
+
+__all__ = ["config_context", "get_config", "set_config"]
 
 # Multiply-adds of one matrix product below which one BLAS thread is used:
 # 100 x 784 x 256 = 2.0e7 is the largest "small" minibatch product.
 SMALL_PRODUCT = 2.1e7
 
+_BLAS_THREADS = ("auto", "inherit")
+_config = {"blas_threads": "auto"}
+
 _controller = None
+_secondary = None
+
+
+def get_config():
+    """The current values of skebm's global settings.
+
+    Returns
+    -------
+    config : dict
+        ``{"blas_threads": "auto" | "inherit"}``; see :func:`set_config`.
+    """
+    return dict(_config)
+
+
+def set_config(blas_threads=None):
+    """Set skebm's global settings (in this process).
+
+    Parameters
+    ----------
+    blas_threads : {"auto", "inherit"}, default=None
+        ``"auto"`` (the default): each training, sampling and evaluation loop
+        picks its BLAS threads by the measured rule of skebm's thread policy
+        (one thread for small products; for large ones numpy's BLAS keeps its
+        threads and scipy's, when it is a second library, runs one).
+        ``"inherit"``: skebm leaves every thread pool as it finds it, for users
+        who manage threads themselves. ``None`` leaves the setting unchanged.
+    """
+    if blas_threads is not None:
+        if blas_threads not in _BLAS_THREADS:
+            raise ValueError(
+                f"blas_threads must be one of {_BLAS_THREADS}; got {blas_threads!r}."
+            )
+        _config["blas_threads"] = blas_threads
+
+
+@contextlib.contextmanager
+def config_context(*, blas_threads=None):
+    """Context manager for :func:`set_config`: the old settings come back on exit.
+
+    Parameters
+    ----------
+    blas_threads : {"auto", "inherit"}, default=None
+        See :func:`set_config`.
+
+    Examples
+    --------
+    >>> import skebm
+    >>> with skebm.config_context(blas_threads="inherit"):
+    ...     skebm.get_config()["blas_threads"]
+    'inherit'
+    >>> skebm.get_config()["blas_threads"]
+    'auto'
+    """
+    old = get_config()
+    set_config(blas_threads=blas_threads)
+    try:
+        yield
+    finally:
+        set_config(**old)
 
 
 def _get_controller():
@@ -27,11 +112,46 @@ def _get_controller():
     return _controller
 
 
+def _secondary_blas():
+    """The BLAS libraries loaded besides numpy's (scipy's own, if separate).
+
+    Returns a ThreadpoolController over them, or None when numpy and scipy
+    share one library (e.g. one MKL or a system OpenBLAS): then there is no
+    second pool to keep quiet. Looked up once per process.
+    """
+    global _secondary
+    if _secondary is None:
+        import scipy
+
+        ctl = _get_controller().select(user_api="blas")
+        scipy_dir = os.path.dirname(scipy.__file__)  # also prefixes scipy.libs/
+        paths = [
+            lib.filepath
+            for lib in ctl.lib_controllers
+            if (lib.filepath or "").startswith(scipy_dir)
+        ]
+        others = len(ctl.lib_controllers) - len(paths)
+        _secondary = (ctl.select(filepath=paths),) if paths and others else (None,)
+    return _secondary[0]
+
+
 def blas_threads_for(work):
-    """Context manager: one BLAS thread if ``work`` multiply-adds are small.
+    """Context manager applying the thread policy to a loop of products.
+
+    Parameters
+    ----------
+    work : float or None
+        Multiply-adds of the loop's largest single matrix product (e.g.
+        batch x n_visible x n_hidden); ``None`` for loops of small products
+        or element-wise work (chains, AIS, pseudo-likelihood).
 
     Costs a few microseconds (the library list is read once per process).
     """
-    if work is not None and work >= SMALL_PRODUCT:
+    if _config["blas_threads"] == "inherit":
         return contextlib.nullcontext()
+    if work is not None and work >= SMALL_PRODUCT:
+        secondary = _secondary_blas()
+        if secondary is None:
+            return contextlib.nullcontext()
+        return secondary.limit(limits=1)
     return _get_controller().limit(limits=1, user_api="blas")
