@@ -147,6 +147,21 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
         # estimators only) is not needed here.
         state.pop("_sklearn_version", None)
         self.__dict__.update(state)
+        # A model pickled before a parameter existed loads with its default.
+        for name, default in self._param_defaults().items():
+            if name not in self.__dict__:
+                setattr(self, name, default)
+
+    @classmethod
+    def _param_defaults(cls):
+        import inspect
+
+        sig = inspect.signature(cls.__init__)
+        return {
+            name: p.default
+            for name, p in sig.parameters.items()
+            if name != "self" and p.default is not inspect.Parameter.empty
+        }
 
     def _validate_eval_X(self, X, *, reset=False):
         check_is_fitted(self)

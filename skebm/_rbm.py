@@ -26,6 +26,7 @@ from ._gibbs import (
     sample_bernoulli_,
     sparsity_step_,
 )
+from ._optim import epoch_learning_rate, record_epoch, reset_progress, warm_started
 from ._partition import (
     RBMAnnealingPath,
     free_energy,
@@ -228,6 +229,17 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         probabilities in the positive phase. Binary data is unchanged by it
         (but the random stream differs). Applies to ``fit`` and
         ``partial_fit``.
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted model continues training for
+        ``n_iter`` more epochs from exactly where the last fit stopped (the
+        parameters, persistent chains, momentum, centering offsets, running
+        averages, the schedule's epoch count and the random stream), so that
+        ``fit`` with ``n_iter=a`` followed by a warm ``fit`` with ``n_iter=b``
+        gives bit for bit the model of one ``fit`` with ``n_iter=a + b``, also
+        across a pickle round-trip in between. Two exceptions, by their
+        nature: ``learning_rate_schedule="linear"`` decays towards the end of
+        the current fit, and ``early_stopping`` draws its held-out rows anew
+        for each fit. The data of a warm fit must have the same features.
 
     Attributes
     ----------
@@ -244,8 +256,15 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :term:`fit`, when they are all strings.
     n_iter_ : int
-        Epochs run by the last ``fit`` (fewer than ``n_iter`` after early
-        stopping).
+        Epochs run by ``fit`` (fewer than ``n_iter`` after early stopping);
+        with ``warm_start``, counted over all the fits since the first.
+    t_ : int
+        Parameter updates (minibatches) run, ``fit`` and ``partial_fit``
+        together.
+    history_ : list of dict
+        One entry per epoch of ``fit`` (over warm starts too): ``epoch``, ``t``
+        (updates so far), ``learning_rate``, ``seconds`` and, with early
+        stopping, ``validation_score``.
     validation_scores_ : list of float
         With ``early_stopping``: held-out pseudo-likelihood after each epoch.
     log_partition_info_ : dict
@@ -309,6 +328,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "pseudo_likelihood": [StrOptions({"exact", "stochastic"})],
         "shuffle": ["boolean"],
         "dynamic_binarization": ["boolean"],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -342,6 +362,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         pseudo_likelihood="exact",
         shuffle=False,
         dynamic_binarization=False,
+        warm_start=False,
     ):
         self.n_components = n_components
         self.learning_rate = learning_rate
@@ -371,6 +392,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.pseudo_likelihood = pseudo_likelihood
         self.shuffle = shuffle
         self.dynamic_binarization = dynamic_binarization
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------ fit
     def _validate_train_X(self, X, reset):
@@ -399,6 +421,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             "_fast",
             "_average_state",
             "_live_theta",
+            "_work64",
         ):
             self.__dict__.pop(name, None)
         self._training_state(X, rng)
@@ -462,6 +485,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     def _update(self, v_pos, rng, lr):
         """One gradient step on minibatch ``v_pos``."""
+        self.t_ = getattr(self, "t_", 0) + 1
         if not hasattr(self, "_ws"):
             self._ws = GradientWorkspace()
         theta = self._theta()
@@ -602,16 +626,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
         self._data_count += X.shape[0]
 
-    def _epoch_rate(self, epoch):
-        if self.learning_rate_schedule == "linear":
-            return self.learning_rate * (1.0 - (epoch - 1) / max(1, self.n_iter))
-        if self.learning_rate_schedule == "invscaling":
-            return self.learning_rate / epoch
-        return self.learning_rate
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to the data X.
+
+        With ``warm_start=True`` and a fitted model, training continues from
+        where the last fit stopped (parameters, chains, momentum, offsets,
+        averages, the epoch count of the schedule and the random stream) for
+        ``n_iter`` more epochs.
 
         Parameters
         ----------
@@ -624,19 +646,32 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self : BernoulliRBM
             The fitted model.
         """
-        X = self._validate_train_X(X, reset=True)
+        warm = warm_started(self, "components_")
+        X = self._validate_train_X(X, reset=not warm)
         if self.early_stopping and self.average is not False:
             raise ValueError(
                 "average cannot be combined with early_stopping: early stopping "
                 "keeps the best epoch's parameters, averaging their mean."
             )
-        self.random_state_ = make_generator(self.random_state)
+        if not warm or not hasattr(self, "random_state_"):
+            self.random_state_ = make_generator(self.random_state)
         X_val = None
         if self.early_stopping:
             X, X_val = self._split_validation(X, self.random_state_)
-        store = self._working_precision(X.dtype, X.shape[1], self.batch_size)
-        X = X.astype(np.float64) if store is not None else X
-        self._initialize(X, self.random_state_)
+        dtype = self.components_.dtype if warm else X.dtype
+        store = self._working_precision(dtype, X.shape[1], self.batch_size)
+        X = X.astype(np.float64 if store is not None else dtype, copy=False)
+        if warm:
+            if store is not None:
+                self._cast_state(np.float64)
+            self._training_state(X, self.random_state_)
+            # the model is now one of this data (the AIS base rates)
+            self._data_sum, self._data_count = np.zeros(X.shape[1]), 0
+            if not hasattr(self, "n_iter_"):
+                reset_progress(self)
+        else:
+            self._initialize(X, self.random_state_)
+            reset_progress(self)
         self._track_data(X)
         n_samples = X.shape[0]
         n_batches = int(np.ceil(n_samples / self.batch_size))
@@ -645,10 +680,15 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         )
         timer = Timer()
         stopper = _EarlyStopping(self, X_val) if X_val is not None else None
-        self.n_iter_ = 0
+        horizon = self.n_iter_ + self.n_iter
         with blas_threads_for(self.batch_size * X.shape[1] * self.n_components):
-            for epoch in range(1, self.n_iter + 1):
-                lr = self._epoch_rate(epoch)
+            for _ in range(self.n_iter):
+                lr = epoch_learning_rate(
+                    self.learning_rate_schedule,
+                    self.learning_rate,
+                    self.n_iter_ + 1,
+                    horizon,
+                )
                 # rows of this epoch's order (a gathered copy when shuffled)
                 order = (
                     self.random_state_.permutation(n_samples) if self.shuffle else None
@@ -657,10 +697,16 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                     self._update(
                         X[s] if order is None else X[order[s]], self.random_state_, lr
                     )
-                self.n_iter_ = epoch
+                seconds = timer.lap()
+                extra = {}
+                stop = False
+                if stopper is not None:
+                    stop = stopper.should_stop()
+                    extra["validation_score"] = self.validation_scores_[-1]
+                record_epoch(self, lr, seconds, **extra)
                 if self.verbose:
-                    self._print_progress(X, epoch, timer.lap())
-                if stopper is not None and stopper.should_stop():
+                    self._print_progress(X, self.n_iter_, seconds)
+                if stop:
                     break
         if stopper is not None:
             stopper.restore_best()
@@ -681,27 +727,67 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             return None
         return np.float32
 
+    _STATE_ARRAYS = (
+        "components_",
+        "intercept_hidden_",
+        "intercept_visible_",
+        "h_samples_",
+        "_velocity",
+        "_fast",
+        "_pt_v",
+        "_live_theta",
+        "_sparsity_q",
+    )
+
     def _cast_state(self, dtype):
         """Cast parameters, chains and optimiser state to ``dtype`` (new arrays,
-        so the chains no longer view a workspace buffer)."""
+        so the chains no longer view a workspace buffer).
+
+        Storing a float64 working state as float32 keeps the float64 arrays
+        aside (small: only small models are worked in float64), and casting
+        back to float64 restores them when the float32 model is still what was
+        stored, so that ``warm_start`` and ``partial_fit`` continue the float64
+        trajectory exactly instead of from its rounding.
+        """
         self.__dict__.pop("_theta_", None)  # rebuilt from the attributes
         self.__dict__.pop("_ws", None)  # buffers typed by the old dtype
-        for name in (
-            "components_",
-            "intercept_hidden_",
-            "intercept_visible_",
-            "h_samples_",
-            "_velocity",
-            "_fast",
-            "_pt_v",
-            "_live_theta",
-            "_sparsity_q",
-        ):
-            value = getattr(self, name, None)
+        names = [n for n in self._STATE_ARRAYS if hasattr(self, n)]
+        if np.dtype(dtype) == np.float64:
+            shadow = self.__dict__.pop("_work64", None)
+            if shadow is not None and self._shadow_matches(shadow):
+                for name, value in shadow.items():
+                    setattr(self, name, value)
+                return
+        else:
+            shadow = {n: getattr(self, n) for n in names}
+            shadow["_offsets"] = getattr(self, "_offsets", None)
+        for name in names:
+            value = getattr(self, name)
             if isinstance(value, np.ndarray):
                 setattr(self, name, value.astype(dtype))
         if getattr(self, "_offsets", None) is not None:
             self._offsets = tuple(mu.astype(dtype) for mu in self._offsets)
+        if np.dtype(dtype) != np.float64:
+            self._work64 = shadow
+
+    def _shadow_matches(self, shadow):
+        """Whether the stored float32 state is the rounding of ``shadow``."""
+        for name, value in shadow.items():
+            current = getattr(self, name, None)
+            if name == "_offsets":
+                if (value is None) != (current is None):
+                    return False
+                pairs = zip(value or (), current or (), strict=True)
+            else:
+                pairs = [(value, current)]
+            for a, b in pairs:
+                if isinstance(a, np.ndarray) != isinstance(b, np.ndarray):
+                    return False
+                if isinstance(a, np.ndarray) and (
+                    a.shape != b.shape or not np.array_equal(a.astype(b.dtype), b)
+                ):
+                    return False
+        return True
 
     def _split_validation(self, X, rng):
         n = X.shape[0]
