@@ -29,19 +29,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-try:
-    from skebm import DBM
-except ImportError:  # not exported yet
-    from skebm._dbm import DBM
-from skebm import BernoulliRBM
-
-try:
-    from skebm import DBN
-except ImportError:
-    try:
-        from skebm._dbn import DBN
-    except ImportError:
-        DBN = None
+from skebm import DBM, DBN, BernoulliRBM
 
 QUICK = os.environ.get("SKEBM_EXAMPLE_QUICK") == "1"
 X, y = load_digits(return_X_y=True)
@@ -85,21 +73,20 @@ results[f"DBM 64-{hidden[0]}-{hidden[1]}\nbound"] = (
     time.time() - t,
 )
 
-if DBN is not None:
-    t = time.time()
-    dbn = DBN(
-        hidden,
-        learning_rate=0.05,
-        batch_size=20,
-        n_iter=pre_epochs + epochs,
-        momentum=0.5,
-        log_partition_params=ais,
-        random_state=0,
-    ).fit(X_train)
-    results[f"DBN 64-{hidden[0]}-{hidden[1]}\nbound"] = (
-        dbn.score(X_test),
-        time.time() - t,
-    )
+t = time.time()
+dbn = DBN(
+    hidden,
+    learning_rate=0.05,
+    batch_size=20,
+    n_iter=pre_epochs + epochs,
+    momentum=0.5,
+    log_partition_params=ais,
+    random_state=0,
+).fit(X_train)
+results[f"DBN 64-{hidden[0]}-{hidden[1]}\nbound"] = (
+    dbn.score(X_test),
+    time.time() - t,
+)
 
 t = time.time()
 rbm = BernoulliRBM(
@@ -145,9 +132,6 @@ bars = ax.barh(names, scores, color=["C0", "C1", "C2"][: len(names)])
 ax.bar_label(bars, fmt="%.2f", padding=3)
 ax.set_xlim(min(scores) - 5, max(max(scores) + 6, 0))
 ax.set_xlabel("test score (nats per digit, higher is better)")
-title = "same number of parameters"
-if DBN is None:
-    title += "\n(DBN not available: RBM only)"
-ax.set_title(title, fontsize=10)
+ax.set_title("same number of parameters", fontsize=10)
 fig.tight_layout()
 fig.savefig("plot_dbm_mnist_like.png", dpi=90)

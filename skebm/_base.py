@@ -402,22 +402,87 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
         info["log_mean_w"] = logmeanexp(log_w)
         return info
 
-    def log_likelihood(self, X, **log_partition_params):
+    def log_likelihood(
+        self, X, *, return_details=False, reverse_ais=False, **log_partition_params
+    ):
         """Log-probability log p(x) = -F(x) - log Z of each row of ``X`` in nats.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        return_details : bool, default=False
+            Also return the log Z behind the figures and the interval it
+            gives: a dict with ``log_likelihood``, ``log_likelihood_low`` and
+            ``log_likelihood_high`` (the rows' values at the two ends of the
+            log Z interval of :meth:`log_partition`), ``log_z``, ``log_z_low``,
+            ``log_z_high``, ``ess`` (None when exact) and ``method``.
+        reverse_ais : bool, default=False
+            With ``return_details``: also run reverse AIS with the same
+            settings (chains started at ``X``) and add ``log_z_reverse`` and
+            ``log_likelihood_reverse``. Forward AIS tends to underestimate
+            log Z and reverse AIS to overestimate it, so the true
+            log-likelihood is most likely between ``log_likelihood`` and
+            ``log_likelihood_reverse`` (the sandwich).
         **log_partition_params
             Passed to :meth:`log_partition` (e.g. ``method``, ``n_runs``).
+            Without them, the last :meth:`log_partition` result is reused
+            while the parameters are unchanged (so that a log Z estimated
+            once, with the settings chosen then, serves every later call);
+            with none cached, :meth:`log_partition` runs with its defaults.
 
         Returns
         -------
-        log_p : ndarray of shape (n_samples,)
+        log_p : ndarray of shape (n_samples,), or dict when ``return_details``.
         """
         X = self._validate_eval_X(X)
-        log_z = self.log_partition(**log_partition_params)
-        return -self._free_energy_validated(X) - log_z
+        info = None if log_partition_params else self._cached_log_partition()
+        if info is None:
+            info = self.log_partition(return_details=True, **log_partition_params)
+        neg_f = -self._free_energy_validated(X)
+        log_p = neg_f - info["log_z"]
+        if not return_details:
+            if reverse_ais:
+                raise ValueError("reverse_ais=True needs return_details=True.")
+            return log_p
+        exact = info["settings"]["method"] == "exact"
+        details = {
+            "log_likelihood": log_p,
+            "log_likelihood_low": neg_f - info["log_z_high"],
+            "log_likelihood_high": neg_f - info["log_z_low"],
+            "log_z": info["log_z"],
+            "log_z_low": info["log_z_low"],
+            "log_z_high": info["log_z_high"],
+            "ess": None if exact else info.get("ess"),
+            "method": info["settings"]["method"],
+        }
+        if reverse_ais:
+            settings = info["settings"]
+            n_runs = settings.get("n_runs", log_partition_params.get("n_runs", 100))
+            init = X[np.arange(n_runs) % X.shape[0]]
+            init = init.toarray() if sp.issparse(init) else init
+            rev = self._compute_log_partition(
+                "reverse_ais",
+                settings.get("n_betas", log_partition_params.get("n_betas")),
+                n_runs,
+                init,
+                log_partition_params.get("n_burn", 1000),
+                log_partition_params.get("n_jobs"),
+                log_partition_params.get("random_state"),
+            )
+            details["log_z_reverse"] = rev["log_z"]
+            details["log_likelihood_reverse"] = neg_f - rev["log_z"]
+        return details
+
+    def _cached_log_partition(self):
+        """The last :meth:`log_partition` result if it is of these parameters."""
+        cached = getattr(self, "log_partition_info_", None)
+        if cached is None or "settings" not in cached:
+            return None
+        if cached.get("digest") != self._params_digest():
+            return None
+        if cached["settings"]["method"] == "reverse_ais":
+            return None  # an upper estimate: not the default figure
+        return cached
 
     def free_energy(self, X):
         """Free energy F(x), with p(x) = exp(-F(x)) / Z.

@@ -31,6 +31,7 @@ from ._base import (
     print_epoch,
 )
 from ._gibbs import log_sigmoid
+from ._optim import epoch_learning_rate, record_epoch, reset_progress, warm_started
 from ._partition import _ENUM_CHUNK, binary_states, logsumexp_over_states
 from ._sampling import make_generator, run_chains
 from ._threads import blas_threads_for
@@ -486,6 +487,11 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the persistent chains ("pcd"). The L-BFGS methods are
         deterministic.
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted model goes on from its parameters:
+        "pcd" continues bit for bit (chains, schedule position, random
+        stream) for ``n_iter`` more epochs; the L-BFGS methods start from the
+        last optimum.
 
     Attributes
     ----------
@@ -496,7 +502,14 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
     persistent_chains_ : ndarray of shape (n_chains, n_features)
         States of the persistent chains in {0, 1} ("pcd" only).
     n_iter_ : int
-        Epochs ("pcd") or L-BFGS iterations run by the last :meth:`fit`.
+        Epochs ("pcd", counted over warm starts) or L-BFGS iterations run by
+        the last :meth:`fit`.
+    t_ : int
+        Parameter updates: minibatch steps ("pcd", :meth:`partial_fit`) and
+        L-BFGS iterations.
+    history_ : list of dict
+        One entry per epoch / L-BFGS iteration: ``epoch``, ``t``,
+        ``learning_rate`` (0 for L-BFGS), ``seconds``, ``pseudo_likelihood``.
     score_curve_ : list of float
         Mean training pseudo-log-likelihood (:meth:`score`) after each epoch /
         L-BFGS iteration; for "pcd" on at most the first 1000 rows.
@@ -560,6 +573,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         "tol": [Interval(Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "random_state": ["random_state", np.random.Generator],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -577,6 +591,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         tol=1e-6,
         verbose=0,
         random_state=None,
+        warm_start=False,
     ):
         self.method = method
         self.learning_rate = learning_rate
@@ -590,6 +605,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         self.tol = tol
         self.verbose = verbose
         self.random_state = random_state
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------ inputs
     def _validate_train_X(self, X, reset):
@@ -645,16 +661,10 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         return gW, gb
 
     def _step(self, x, lr):
+        self.t_ = getattr(self, "t_", 0) + 1
         gW, gb = self._gradient(x)
         self.coef_ += (lr * gW).astype(self.coef_.dtype)
         self.intercept_ += (lr * gb).astype(self.intercept_.dtype)
-
-    def _epoch_rate(self, epoch):
-        if self.learning_rate_schedule == "linear":
-            return self.learning_rate * (1.0 - (epoch - 1) / max(1, self.n_iter))
-        if self.learning_rate_schedule == "invscaling":
-            return self.learning_rate / epoch
-        return self.learning_rate
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -671,16 +681,28 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         self : BoltzmannMachine
             The fitted model.
         """
-        x = self._validate_train_X(X, reset=True)
+        warm = warm_started(self, "coef_")
+        x = self._validate_train_X(X, reset=not warm)
         if self.method == "exact" and x.shape[1] > EXACT_FIT_MAX_UNITS:
             raise ValueError(
                 f"method='exact' enumerates 2**n_features states per iteration; "
                 f"n_features={x.shape[1]} > {EXACT_FIT_MAX_UNITS}. Use "
                 "method='pcd' or 'pseudo_likelihood'."
             )
-        self.random_state_ = make_generator(self.random_state)
-        self._initialize(x)
-        self.score_curve_ = []
+        if not warm or not hasattr(self, "random_state_"):
+            self.random_state_ = make_generator(self.random_state)
+        if warm:
+            x = x.astype(self.coef_.dtype, copy=False)
+            if self.method == "pcd" and not hasattr(self, "persistent_chains_"):
+                self._init_chains(x.shape[1], self.coef_.dtype)
+            if not hasattr(self, "n_iter_"):
+                reset_progress(self)
+            if not hasattr(self, "score_curve_"):
+                self.score_curve_ = []
+        else:
+            self._initialize(x)
+            self.score_curve_ = []
+            reset_progress(self)
         # PCD is a Python loop over units of small products (one row of W
         # times the chains): one BLAS thread, as fast and robust under load.
         # L-BFGS multiplies the whole data set by W at each evaluation.
@@ -692,12 +714,13 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
                 self._fit_lbfgs(x)
         return self
 
-    def _record(self, x, iteration, elapsed, pl=None):
+    def _record(self, x, lr, elapsed, pl=None):
         if pl is None:
             pl = float(np.mean(bm_pseudo_likelihood(x, self.coef_, self.intercept_)))
         self.score_curve_.append(pl)
+        record_epoch(self, lr, elapsed, pseudo_likelihood=pl)
         if self.verbose:
-            print_epoch(self, iteration, "pseudo-likelihood", pl, elapsed)
+            print_epoch(self, self.n_iter_, "pseudo-likelihood", pl, elapsed)
 
     def _fit_pcd(self, x):
         n = x.shape[0]
@@ -705,12 +728,17 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         slices = list(gen_even_slices(n, n_batches))
         timer = Timer()
         rows = x[:_CURVE_ROWS]
-        for epoch in range(1, self.n_iter + 1):
-            lr = self._epoch_rate(epoch)
+        horizon = self.n_iter_ + self.n_iter
+        for _ in range(self.n_iter):
+            lr = epoch_learning_rate(
+                self.learning_rate_schedule,
+                self.learning_rate,
+                self.n_iter_ + 1,
+                horizon,
+            )
             for s in slices:
                 self._step(x[s], lr)
-            self._record(rows, epoch, timer.lap())
-        self.n_iter_ = self.n_iter
+            self._record(rows, lr, timer.lap())
 
     def _fit_lbfgs(self, x):
         D = x.shape[1]
@@ -733,6 +761,9 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         n_w = iu[0].size
         W = np.zeros((D, D))
         b = np.asarray(self.intercept_, np.float64).copy()
+        # from the current couplings: zero for a new fit, the last fit's
+        # optimum for a warm start
+        w0 = np.asarray(self.coef_, np.float64)[iu]
 
         def unpack(theta):
             W[iu] = theta[:n_w]
@@ -756,6 +787,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
 
         def callback(theta):
             iteration[0] += 1
+            self.t_ = getattr(self, "t_", 0) + 1
             self.coef_[...], self.intercept_[...] = unpack(theta)
             # The accepted point is normally the last one evaluated: reuse its
             # pseudo-likelihood instead of recomputing it.
@@ -764,14 +796,16 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
                 theta, last.get("theta")
             ):
                 pl = last["obj"]
-            self._record(x, iteration[0], timer.lap(), pl)
+            self._record(x, 0.0, timer.lap(), pl)
 
+        # L-BFGS iterations of this fit (scikit-learn's LogisticRegression
+        # convention); the history goes on over warm starts
         self.n_iter_ = 0
         if varying.size == 0:
             return
         res = minimize(
             fun,
-            np.concatenate([np.zeros(n_w), b[varying]]),
+            np.concatenate([w0, b[varying]]),
             jac=True,
             method="L-BFGS-B",
             callback=callback,

@@ -17,10 +17,11 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import entr, logsumexp
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context, clone
 from sklearn.utils import gen_even_slices
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     EXACT_MAX_UNITS,
@@ -40,6 +41,7 @@ from ._gibbs import (
     sparsity_step_,
     uniform_like,
 )
+from ._optim import epoch_learning_rate, record_epoch, reset_progress, warm_started
 from ._partition import (
     ais_betas,
     ais_summary,
@@ -50,6 +52,9 @@ from ._partition import (
 from ._rbm import BernoulliRBM
 from ._sampling import make_generator, run_ais, run_chains, seed_sequence
 from ._threads import blas_threads_for
+
+# Gibbs sweeps that run chains added by a warm start apart from their copies.
+_GROWN_CHAIN_SWEEPS = 200
 
 __all__ = [
     "DBM",
@@ -759,11 +764,25 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         every layer falls below this.
     momentum : float in [0, 1), default=0.5
         Momentum of joint training (and of pretraining).
+    final_momentum : float in [0, 1), default=None
+        If set, joint epochs after ``momentum_switch_epoch`` use this momentum
+        instead of ``momentum`` (Salakhutdinov & Hinton's 0.5, then 0.9).
+    momentum_switch_epoch : int, default=5
+        The last joint epoch at ``momentum`` when ``final_momentum`` is set.
     weight_decay : float, default=0.0
         L2 penalty on the weights (joint training and pretraining).
-    learning_rate_schedule : {"constant", "linear", "invscaling"}, default="constant"
-        As in :class:`~skebm.BernoulliRBM`; ``partial_fit`` always uses the
-        constant rate.
+    learning_rate_schedule : {"constant", "linear", "invscaling", "exponential"}, \
+            default="constant"
+        The rate of each joint epoch. "linear" and "invscaling" as in
+        :class:`~skebm.BernoulliRBM`; "exponential" is the schedule of
+        Salakhutdinov's MATLAB code: ``learning_rate / learning_rate_decay**t``
+        after t joint updates, never below ``learning_rate_floor``, evaluated
+        at the start of each epoch (it changes by under 1 % within an MNIST
+        epoch). ``partial_fit`` always uses the constant rate.
+    learning_rate_decay : float >= 1, default=1.000015
+        The factor of the "exponential" schedule, per update.
+    learning_rate_floor : float >= 0, default=0.0
+        The smallest rate of the "exponential" schedule.
     pretrain : bool, default=True
         Greedy pretraining with the doubling trick before joint training:
         the bottom RBM sees its input twice, the top RBM has its hidden
@@ -847,6 +866,30 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         the mean of the iterates at the ends of 80 epochs at rate 1e-4
         scores 0.75 nats above the last of them, ``benchmarks/RESULTS.md``).
         Costs three passes over the parameters per update.
+    average_from_epoch : int, default=None
+        Iterate averaging over epochs instead: the fitted ``coefs_`` and
+        ``intercepts_`` are the mean of the parameters at the ends of joint
+        epochs ``average_from_epoch``, ``average_from_epoch + 1``, ... (the
+        -87.24 nats recipe averages epochs 256-290), while training continues
+        from the last iterate. Not combined with ``average``.
+    init : BernoulliRBM or DBM, default=None
+        Start joint training from another model instead of pretraining: a
+        :class:`~skebm.BernoulliRBM` gives the bottom layer and the visible
+        biases (the upper layers start as with ``pretrain=False``), a DBM of
+        the same layer sizes all parameters. A fitted model is used as it is
+        (it is not changed); an unfitted one is first fitted to ``X`` (as
+        ``clone`` leaves it, e.g. in a grid search). The fitted one is
+        ``init_``.
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted model continues joint training for
+        ``n_iter`` more epochs from exactly where it stopped (parameters,
+        chains, momentum, offsets, sparsity averages, iterate averages, the
+        schedule's epoch and update counts, the random stream): a fit of
+        ``a`` epochs and a warm fit of ``b`` more give bit for bit one fit of
+        ``a + b``, also across a pickle round-trip (not for the "linear"
+        schedule, which decays towards the end of each fit). A larger
+        ``n_chains`` than the model has adds chains copied from the old ones
+        and run apart for 200 sweeps; a smaller one keeps the first chains.
 
     Attributes
     ----------
@@ -857,6 +900,16 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     particles_ : list of ndarray
         States of the persistent chains, one array (n_chains, n_l) per layer,
         visible first. ``partial_fit`` continues them.
+    last_coefs_, last_intercepts_ : list of ndarray
+        With iterate averaging, the last iterate (what training continues
+        from) behind the averaged ``coefs_`` and ``intercepts_``.
+    n_iter_ : int
+        Joint epochs run by ``fit`` (over warm starts too).
+    t_ : int
+        Joint-training updates (minibatches) run, ``fit`` and ``partial_fit``.
+    history_ : list of dict
+        One entry per joint epoch of ``fit``: ``epoch``, ``t``,
+        ``learning_rate``, ``momentum``, ``seconds``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
     log_partition_info_ : dict
@@ -927,7 +980,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "mean_field_tol": [Interval(Real, 0, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "learning_rate_schedule": [StrOptions({"constant", "linear", "invscaling"})],
+        "learning_rate_schedule": [
+            StrOptions({"constant", "linear", "invscaling", "exponential"})
+        ],
+        "learning_rate_decay": [Interval(Real, 1, None, closed="left")],
+        "learning_rate_floor": [Interval(Real, 0, None, closed="left")],
+        "final_momentum": [Interval(Real, 0, 1, closed="left"), None],
+        "momentum_switch_epoch": [Interval(Integral, 0, None, closed="left")],
         "pretrain": ["boolean"],
         "pretrain_n_iter": [Interval(Integral, 0, None, closed="left")],
         "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -945,6 +1004,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "sparsity_cost": [Interval(Real, 0, None, closed="left"), "array-like"],
         "max_norm": [Interval(Real, 0, None, closed="neither"), None],
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "average_from_epoch": [Interval(Integral, 1, None, closed="left"), None],
+        "init": [None, HasMethods(["fit"])],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -978,6 +1040,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         sparsity_cost=0.0,
         max_norm=None,
         average=False,
+        learning_rate_decay=1.000015,
+        learning_rate_floor=0.0,
+        final_momentum=None,
+        momentum_switch_epoch=5,
+        average_from_epoch=None,
+        init=None,
+        warm_start=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.learning_rate = learning_rate
@@ -1007,6 +1076,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.sparsity_cost = sparsity_cost
         self.max_norm = max_norm
         self.average = average
+        self.learning_rate_decay = learning_rate_decay
+        self.learning_rate_floor = learning_rate_floor
+        self.final_momentum = final_momentum
+        self.momentum_switch_epoch = momentum_switch_epoch
+        self.average_from_epoch = average_from_epoch
+        self.init = init
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------ helpers
     def _hidden_sizes(self):
@@ -1149,6 +1225,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._sparsity_q = None
         self._average_state = None  # [running means (float64), count]
         self._n_seen = 0
+        self._epoch_sums = None  # [sums (float64), count] of average_from_epoch
         self.__dict__.pop("_ws", None)  # buffers shaped by the old layers
         self.__dict__.pop("_live_params", None)
 
@@ -1159,8 +1236,10 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
         self._data_count += X.shape[0]
 
-    def _update(self, v, rng, lr):
+    def _update(self, v, rng, lr, momentum=None):
         """One joint-training step on minibatch ``v`` (dense or CSR)."""
+        self.t_ = getattr(self, "t_", 0) + 1
+        momentum = self.momentum if momentum is None else momentum
         if self.dynamic_binarization:
             v = bernoulli_draw(v, rng)
         Ws, bs = self.coefs_, self.intercepts_
@@ -1211,10 +1290,10 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         grads = gWs + gbs
         params = list(Ws) + list(bs)
         step = dtype.type(lr / B)
-        if self.momentum:
+        if momentum:
             if self._velocity is None:
                 self._velocity = [np.zeros_like(p) for p in params]
-            mom = dtype.type(self.momentum)
+            mom = dtype.type(momentum)
             for vel, g, p in zip(self._velocity, grads, params, strict=True):
                 vel *= mom
                 vel += step * g
@@ -1256,19 +1335,57 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             d *= w
             mean += d
 
+    def _averaged_params(self):
+        """The float64 means to show as the fitted parameters, or None."""
+        if self.average is not False:
+            state = getattr(self, "_average_state", None)
+            return None if state is None else state[0]
+        sums = getattr(self, "_epoch_sums", None)
+        if self.average_from_epoch is None or sums is None:
+            return None
+        return [x / sums[1] for x in sums[0]]
+
+    def _add_epoch_average(self, epoch):
+        """Add the end-of-epoch parameters to the sums of ``average_from_epoch``."""
+        if self.average_from_epoch is None or epoch < self.average_from_epoch:
+            return
+        params = [*self.coefs_, *self.intercepts_]
+        sums = getattr(self, "_epoch_sums", None)
+        if sums is None:
+            sums = self._epoch_sums = [
+                [np.zeros(p.shape, np.float64) for p in params],
+                0,
+            ]
+        for x, p in zip(sums[0], params, strict=True):
+            x += p
+        sums[1] += 1
+
     def _publish_average(self):
         """Show the averaged parameters; keep the last iterate for training."""
-        state = getattr(self, "_average_state", None)
         if self.average is False:
             # switched off since (set_params): the last iterate is the model
             self._average_state = None
-            return
-        if state is None:
+        if self.average_from_epoch is None:
+            self._epoch_sums = None
+        means = self._averaged_params()
+        if means is None:
             return
         params = [*self.coefs_, *self.intercepts_]
         self._live_params = [p.copy() for p in params]
-        for p, mean in zip(params, state[0], strict=True):
+        for p, mean in zip(params, means, strict=True):
             p[...] = mean
+
+    @property
+    def last_coefs_(self):
+        check_is_fitted(self)
+        live = getattr(self, "_live_params", None)
+        return list(self.coefs_) if live is None else live[: len(self.coefs_)]
+
+    @property
+    def last_intercepts_(self):
+        check_is_fitted(self)
+        live = getattr(self, "_live_params", None)
+        return list(self.intercepts_) if live is None else live[len(self.coefs_) :]
 
     def _restore_live(self):
         """Before more training: back to the last iterate behind the average,
@@ -1277,18 +1394,27 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         live = self.__dict__.pop("_live_params", None)
         if live is None:
             return
+        # what the last fit showed, whatever the averaging settings are now
         state = getattr(self, "_average_state", None)
+        sums = getattr(self, "_epoch_sums", None)
+        if state is not None:
+            means = state[0]
+        elif sums is not None:
+            means = [x / sums[1] for x in sums[0]]
+        else:
+            means = None
         params = [*self.coefs_, *self.intercepts_]
-        shown = state is not None and len(params) == len(state[0])
+        shown = means is not None and len(params) == len(means)
         shown = shown and all(
             p.shape == m.shape and np.array_equal(p, m.astype(p.dtype))
-            for p, m in zip(params, state[0], strict=True)
+            for p, m in zip(params, means, strict=True)
         )
         if shown:
             for p, x in zip(params, live, strict=True):
                 p[...] = x
         else:
             self._average_state, self._n_seen = None, 0
+            self._epoch_sums = None
 
     def _sparsity_step(self, hidden_sums, B, lr):
         """Move the hidden biases toward the sparsity targets (see docstring)."""
@@ -1314,14 +1440,21 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             mu *= 1 - nu
             mu += nu * m
 
-    def _epoch_rate(self, epoch):
-        if self.learning_rate_schedule == "linear":
-            return self.learning_rate * (1.0 - (epoch - 1) / max(1, self.n_iter))
-        if self.learning_rate_schedule == "invscaling":
-            return self.learning_rate / epoch
-        return self.learning_rate
+    def _joint_rate(self, epoch, horizon):
+        """Learning rate of joint epoch ``epoch`` (after ``t_`` updates)."""
+        if self.learning_rate_schedule == "exponential":
+            rate = self.learning_rate / self.learning_rate_decay**self.t_
+            return max(rate, self.learning_rate_floor)
+        return epoch_learning_rate(
+            self.learning_rate_schedule, self.learning_rate, epoch, horizon
+        )
 
-    def _epoch(self, X, lr):
+    def _joint_momentum(self, epoch):
+        if self.final_momentum is not None and epoch > self.momentum_switch_epoch:
+            return self.final_momentum
+        return self.momentum
+
+    def _epoch(self, X, lr, momentum=None):
         n = X.shape[0]
         n_batches = int(np.ceil(n / self.batch_size))
         # the largest product of a minibatch sets the thread policy
@@ -1330,11 +1463,21 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             for s in gen_even_slices(
                 n_batches * self.batch_size, n_batches, n_samples=n
             ):
-                self._update(X[s], self.random_state_, lr)
+                self._update(X[s], self.random_state_, lr, momentum)
+
+    def _check_averaging(self):
+        if self.average is not False and self.average_from_epoch is not None:
+            raise ValueError(
+                "average and average_from_epoch exclude each other: the first "
+                "averages after every update, the second at the ends of epochs."
+            )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain (optionally) and jointly train the DBM on ``X``.
+
+        With ``warm_start=True`` and a fitted model, joint training continues
+        for ``n_iter`` more epochs instead (no pretraining).
 
         Parameters
         ----------
@@ -1347,25 +1490,96 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self : DBM
             The fitted model.
         """
-        X = self._validate_train_X(X, reset=True)
-        sizes = self._hidden_sizes()
-        self._sparsity_settings(len(sizes))
-        self.random_state_ = make_generator(self.random_state)
-        self._log_partition_seed = None
-        rng = self.random_state_
-        self._track_data(X, reset=True)
-        if self.pretrain:
-            self._pretrain(X, rng, sizes)
+        warm = warm_started(self, "coefs_")
+        X = self._validate_train_X(X, reset=not warm)
+        self._check_averaging()
+        if warm:
+            X = X.astype(self.coefs_[0].dtype, copy=False)
+            self._sparsity_settings(len(self.coefs_))
+            if not hasattr(self, "random_state_"):
+                self.random_state_ = make_generator(self.random_state)
+            self._track_data(X, reset=True)
+            self._restore_live()
+            self._resize_chains()
+            if not hasattr(self, "n_iter_"):
+                reset_progress(self)
         else:
-            self._initialize_random(X, rng, sizes)
-        self._initialize_chains(X, rng)
+            sizes = self._hidden_sizes()
+            self._sparsity_settings(len(sizes))
+            self.random_state_ = make_generator(self.random_state)
+            self._log_partition_seed = None
+            rng = self.random_state_
+            self._track_data(X, reset=True)
+            if self.init is not None:
+                self._initialize_from(self.init, X, rng, sizes)
+            elif self.pretrain:
+                self._pretrain(X, rng, sizes)
+            else:
+                self._initialize_random(X, rng, sizes)
+            self._initialize_chains(X, rng)
+            reset_progress(self)
         timer = Timer()
-        for epoch in range(1, self.n_iter + 1):
-            self._epoch(X, self._epoch_rate(epoch))
+        horizon = self.n_iter_ + self.n_iter
+        for _ in range(self.n_iter):
+            epoch = self.n_iter_ + 1
+            lr = self._joint_rate(epoch, horizon)
+            momentum = self._joint_momentum(epoch)
+            self._epoch(X, lr, momentum)
+            self._add_epoch_average(epoch)
+            seconds = timer.lap()
+            record_epoch(self, lr, seconds, momentum=float(momentum))
             if self.verbose:
-                self._print_progress(X, epoch, timer.lap())
+                self._print_progress(X, epoch, seconds)
         self._publish_average()
         return self
+
+    def _initialize_from(self, init, X, rng, sizes):
+        """Parameters from a fitted (or here fitted) RBM or DBM; see ``init``."""
+        if not isinstance(init, (BernoulliRBM, DBM)):
+            raise ValueError(
+                f"init must be a BernoulliRBM or a DBM, got {type(init).__name__}."
+            )
+        is_rbm = isinstance(init, BernoulliRBM)
+        if not hasattr(init, "components_" if is_rbm else "coefs_"):
+            init = clone(init).fit(X)
+        self.init_ = init
+        self._initialize_random(X, rng, sizes)
+        dtype = self.coefs_[0].dtype
+        if is_rbm:
+            Ws = [init.components_]
+            bs = [init.intercept_visible_, init.intercept_hidden_]
+        else:
+            Ws, bs = init.coefs_, init.intercepts_
+        want = [W.shape for W in (self.coefs_[:1] if is_rbm else self.coefs_)]
+        got = [W.shape for W in Ws]
+        if want != got:
+            raise ValueError(
+                f"init has weight shapes {got}; this DBM's layers "
+                f"({X.shape[1]}-{'-'.join(map(str, sizes))}) need {want}."
+            )
+        for W, src in zip(self.coefs_, Ws, strict=False):
+            W[...] = np.asarray(src, dtype=dtype)
+        for b, src in zip(self.intercepts_, bs, strict=False):
+            b[...] = np.asarray(src, dtype=dtype)
+
+    def _resize_chains(self):
+        """Give a warm-started model ``n_chains`` persistent chains."""
+        m = self.batch_size if self.n_chains is None else self.n_chains
+        old = self.particles_
+        have = old[0].shape[0]
+        if m == have:
+            return
+        if m < have:
+            self.particles_ = [np.ascontiguousarray(x[:m]) for x in old]
+            return
+        # copies of the old chains (already near the model) run apart
+        rows = np.arange(m) % have
+        chains = [np.ascontiguousarray(x[rows]) for x in old]
+        for _ in range(_GROWN_CHAIN_SWEEPS):
+            dbm_gibbs_sweep_(
+                chains, self.coefs_, self.intercepts_, self.random_state_, fast=True
+            )
+        self.particles_ = chains
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -1389,6 +1603,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """
         first = not hasattr(self, "coefs_")
         X = self._validate_train_X(X, reset=first)
+        self._check_averaging()
         self._sparsity_settings(
             len(self._hidden_sizes()) if first else len(self.coefs_)
         )
@@ -1398,6 +1613,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._track_data(X, reset=True)
             self._initialize_random(X, self.random_state_, self._hidden_sizes())
             self._initialize_chains(X, self.random_state_)
+            reset_progress(self)
         else:
             self._track_data(X, reset=False)
             self._restore_live()
@@ -1479,13 +1695,50 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         --------
         importance_log_likelihood : a tighter estimate with the same log Z.
         """
+        return self.variational_bound(X)
+
+    def mean_field(self, X):
+        """Mean-field posterior means of every hidden layer, bottom first.
+
+        The fixed point of q(h) = prod_l prod_j Bernoulli(mu^l_j) that
+        :meth:`transform` and :meth:`score_samples` use (at most
+        ``mean_field_max_iter`` sweeps, to ``mean_field_tol``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        mus : list of ndarray, one (n_samples, n_l) per hidden layer
+        """
+        X = self._validate_eval_X(X)
+        return self._mean_field(X)[2]
+
+    def variational_bound(self, X, *, log_z=None):
+        """Mean-field lower bound E_q[-E(x, h)] + H(q) - log Z, per row, in nats.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        log_z : float, default=None
+            The log partition function to subtract (e.g. an estimate made
+            elsewhere); None uses the one of :meth:`score_samples` (cached
+            :meth:`log_partition`). ``log_z=0`` gives the bound without it.
+
+        Returns
+        -------
+        bound : ndarray of shape (n_samples,)
+        """
         X = self._validate_eval_X(X)
         bv, a1, mus = self._mean_field(X)
         bound = dbm_variational_bound(bv, a1, mus, self.coefs_, self.intercepts_)
-        return bound - self._log_partition_for_score()
+        if log_z is None:
+            log_z = self._log_partition_for_score()
+        return bound - float(log_z)
 
     def importance_log_likelihood(
-        self, X, *, n_samples=100, random_state=None, **log_partition_params
+        self, X, *, n_samples=100, random_state=None, log_z=None, **log_partition_params
     ):
         """Importance-weighted estimate of log p(x) for each row, in nats.
 
@@ -1507,6 +1760,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             even layers' free energy per row).
         random_state : int, RandomState instance, Generator or None, default=None
             Seeds the draws.
+        log_z : float, default=None
+            The log partition function to subtract (e.g. an estimate made
+            elsewhere); None: as below.
         **log_partition_params
             Passed to :meth:`log_partition`. Without them, log Z is the one
             :meth:`score_samples` uses (cached), so the two are comparable.
@@ -1529,6 +1785,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         log_f = dbm_importance_log_f(
             bv, a1, mus, self.coefs_, self.intercepts_, int(n_samples), rng
         )
+        if log_z is not None:
+            return log_f - float(log_z)
         if log_partition_params:
             log_z = self.log_partition(**log_partition_params)
         else:

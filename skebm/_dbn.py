@@ -515,6 +515,10 @@ scalar or sequence of length n_layers
         The fitted layers, bottom first.
     n_layers_ : int
         Number of hidden layers.
+    n_iter_, t_, history_
+        Progress of the layers' RBMs: the epochs of each layer's fit, the
+        updates of all layers, and their per-epoch histories (entries with
+        ``layer``).
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -693,6 +697,30 @@ scalar or sequence of length n_layers
 
     def _validate_train_X(self, X, reset):
         return validate_unit_interval_X(self, X, reset=reset)
+
+    # progress, summed over the layers' RBMs (each has its own)
+    @property
+    def n_iter_(self):
+        """Epochs run by the last layer's ``fit`` (every layer runs as many)."""
+        check_is_fitted(self, "rbms_")
+        return getattr(self.rbms_[-1], "n_iter_", 0)
+
+    @property
+    def t_(self):
+        """Parameter updates run, all layers together."""
+        check_is_fitted(self, "rbms_")
+        return sum(getattr(r, "t_", 0) for r in self.rbms_)
+
+    @property
+    def history_(self):
+        """The layers' per-epoch histories, bottom first, each entry with its
+        ``layer`` (1-based)."""
+        check_is_fitted(self, "rbms_")
+        return [
+            {"layer": k, **h}
+            for k, r in enumerate(self.rbms_, start=1)
+            for h in getattr(r, "history_", [])
+        ]
 
     def _layers(self):
         return [

@@ -842,3 +842,21 @@ def test_average_pickles_without_its_scratch():
     avg.set_params(hidden_layer_sizes=(4,)).fit(X)
     diffs = [avg._ws._bufs[f"average_diff_{i}"] for i in range(3)]
     assert [d.shape for d in diffs] == [(4, 8), (8,), (4,)]
+
+
+def test_public_mean_field_and_variational_bound():
+    from sklearn.datasets import load_digits
+
+    X = (load_digits().data[:80] / 16.0 >= 0.5).astype(np.float64)
+    dbm = DBM((5, 4), n_iter=2, pretrain_n_iter=1, random_state=0).fit(X)
+    mus = dbm.mean_field(X)
+    assert [m.shape for m in mus] == [(80, 5), (80, 4)]
+    np.testing.assert_array_equal(mus[-1], dbm.transform(X))
+    log_z = dbm.log_partition(method="exact")
+    unnormalized = dbm.variational_bound(X, log_z=0.0)
+    np.testing.assert_allclose(dbm.score_samples(X), unnormalized - log_z)
+    np.testing.assert_allclose(dbm.variational_bound(X, log_z=3.5), unnormalized - 3.5)
+    # a given log Z replaces the cached one: the same draws, shifted
+    a = dbm.importance_log_likelihood(X, n_samples=5, random_state=0, log_z=1.0)
+    b = dbm.importance_log_likelihood(X, n_samples=5, random_state=0)
+    np.testing.assert_allclose(a - b, log_z - 1.0)

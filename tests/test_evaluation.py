@@ -241,3 +241,51 @@ def test_custom_ais_schedule(digits_rbm16):
     assert abs(info["log_z"] - exact) < 0.3
     with pytest.raises(ValueError, match="rise strictly from exactly 0 to exactly 1"):
         digits_rbm16.log_partition(method="ais", n_betas=[0.0, 0.5, 0.9])
+
+
+def test_log_likelihood_reuses_the_last_log_partition(digits_rbm16):
+    from sklearn.base import clone
+
+    X = (load_digits().data[:20] / 16.0 >= 0.5).astype(np.float64)
+    rbm = clone(digits_rbm16).set_params(n_components=12).fit(X)
+    info = rbm.log_partition(
+        method="ais", n_betas=200, n_runs=16, random_state=3, return_details=True
+    )
+    F = rbm.free_energy(X)
+    # the estimate just made, not a new differently seeded AIS
+    np.testing.assert_array_equal(rbm.log_likelihood(X), -F - info["log_z"])
+    d = rbm.log_likelihood(X, return_details=True)
+    assert d["method"] == "ais" and d["ess"] == info["ess"]
+    np.testing.assert_array_equal(d["log_likelihood_low"], -F - info["log_z_high"])
+    np.testing.assert_array_equal(d["log_likelihood_high"], -F - info["log_z_low"])
+    assert np.all(d["log_likelihood_low"] <= d["log_likelihood_high"])
+    # new parameters: the cached estimate no longer applies
+    rbm.components_ = rbm.components_ * 0.5
+    exact = rbm.log_likelihood(X, method="exact", return_details=True)
+    assert exact["method"] == "exact" and exact["ess"] is None
+    np.testing.assert_array_equal(exact["log_z_low"], exact["log_z_high"])
+
+
+def test_log_likelihood_reverse_ais_sandwich(digits_rbm16):
+    X = (load_digits().data[:200] / 16.0 >= 0.5).astype(np.float64)
+    exact = digits_rbm16.log_partition(method="exact")
+    d = digits_rbm16.log_likelihood(
+        X,
+        method="ais",
+        n_betas=500,
+        n_runs=50,
+        random_state=0,
+        return_details=True,
+        reverse_ais=True,
+    )
+    true = -digits_rbm16.free_energy(X) - exact
+    # 16 hidden units: both estimates are close to the exact figure; the
+    # tolerance is the AIS interval's width plus 0.05 nats
+    width = d["log_z_high"] - d["log_z_low"] + 0.05
+    assert abs(d["log_z"] - exact) < width
+    assert abs(d["log_z_reverse"] - exact) < width
+    np.testing.assert_allclose(
+        d["log_likelihood_reverse"] - true, exact - d["log_z_reverse"]
+    )
+    with pytest.raises(ValueError, match="needs return_details"):
+        digits_rbm16.log_likelihood(X, reverse_ais=True)

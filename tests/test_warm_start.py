@@ -116,3 +116,223 @@ def test_pickle_without_a_newer_parameter_loads_its_default():
     old.__setstate__(state)
     assert old.get_params()["warm_start"] is False
     np.testing.assert_array_equal(old.transform(_data()), rbm.transform(_data()))
+
+
+# ---------------------------------------------------------------- DBM
+def _dbm_data():
+    from sklearn.datasets import load_digits
+
+    return load_digits().data[:120] / 16.0
+
+
+DBM_SETTINGS = {
+    "plain": dict(pretrain=False),
+    "pretrained+centered": dict(
+        pretrain_n_iter=1, centering=True, dynamic_binarization=True
+    ),
+    "recipe": dict(
+        pretrain=False,
+        learning_rate_schedule="exponential",
+        learning_rate_decay=1.05,
+        learning_rate_floor=1e-3,
+        final_momentum=0.9,
+        momentum_switch_epoch=2,
+        max_norm=3.0,
+        sparsity_cost=[0.0, 1.0],
+        average_from_epoch=2,
+    ),
+    "average": dict(pretrain=False, average=True, weight_decay=1e-3),
+    "invscaling": dict(pretrain=False, learning_rate_schedule="invscaling"),
+}
+
+
+def _dbm_state(model):
+    return [*model.coefs_, *model.intercepts_, *model.particles_]
+
+
+@pytest.mark.parametrize("name", list(DBM_SETTINGS))
+def test_dbm_warm_start_is_bit_identical(name):
+    from skebm import DBM
+
+    X = _dbm_data()
+    kw = dict(
+        hidden_layer_sizes=(6, 5),
+        batch_size=20,
+        n_chains=10,
+        learning_rate=0.01,
+        random_state=0,
+        **DBM_SETTINGS[name],
+    )
+    whole = DBM(n_iter=4, **kw).fit(X)
+    part = DBM(n_iter=1, warm_start=True, **kw).fit(X)
+    part = pickle.loads(pickle.dumps(part))
+    part.set_params(n_iter=3).fit(X)
+    for a, b in zip(_dbm_state(whole), _dbm_state(part), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(whole.last_coefs_, part.last_coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert part.n_iter_ == 4 and part.t_ == whole.t_ == 4 * 6
+    assert [h["learning_rate"] for h in part.history_] == [
+        h["learning_rate"] for h in whole.history_
+    ]
+
+
+def test_dbm_exponential_schedule_and_momentum_switch():
+    from skebm import DBM
+
+    X = _dbm_data()
+    dbm = DBM(
+        (4,),
+        pretrain=False,
+        n_iter=4,
+        batch_size=40,
+        learning_rate=0.01,
+        learning_rate_schedule="exponential",
+        learning_rate_decay=1.1,
+        learning_rate_floor=0.006,
+        momentum=0.5,
+        final_momentum=0.9,
+        momentum_switch_epoch=1,
+        random_state=0,
+    ).fit(X)
+    rates = [h["learning_rate"] for h in dbm.history_]
+    # 3 updates per epoch; the rate of an epoch is set at its start
+    np.testing.assert_allclose(rates, [0.01, 0.01 / 1.1**3, 0.006, 0.006])
+    assert [h["momentum"] for h in dbm.history_] == [0.5, 0.9, 0.9, 0.9]
+    assert [h["t"] for h in dbm.history_] == [3, 6, 9, 12]
+
+
+def test_dbm_average_from_epoch_is_the_mean_of_epoch_ends():
+    from skebm import DBM
+
+    X = _dbm_data()
+    kw = dict(pretrain=False, batch_size=40, learning_rate=0.05, random_state=0)
+    ends = []
+    model = DBM((5,), n_iter=1, warm_start=True, **kw).fit(X)
+    for _ in range(3):
+        model.fit(X)
+        ends.append([p.copy() for p in [*model.coefs_, *model.intercepts_]])
+    avg = DBM((5,), n_iter=4, average_from_epoch=2, **kw).fit(X)
+    got = [*avg.coefs_, *avg.intercepts_]
+    for k, g in enumerate(got):
+        np.testing.assert_allclose(g, np.mean([e[k] for e in ends], axis=0))
+    # the last iterate is the plain run's, and training goes on from it
+    for a, b in zip(avg.last_coefs_, model.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dbm_average_options_exclude_each_other():
+    from skebm import DBM
+
+    with pytest.raises(ValueError, match="exclude each other"):
+        DBM((3,), average=True, average_from_epoch=2).fit(_dbm_data())
+
+
+def test_dbm_init_from_rbm_and_dbm():
+    from skebm import DBM, DBN
+
+    X = _dbm_data()
+    rbm = BernoulliRBM(n_components=6, n_iter=2, random_state=0).fit(X)
+    before = rbm.components_.copy()
+    dbm = DBM((6, 4), n_iter=0, init=rbm, random_state=0).fit(X)
+    np.testing.assert_array_equal(dbm.coefs_[0], rbm.components_)
+    np.testing.assert_array_equal(dbm.intercepts_[0], rbm.intercept_visible_)
+    np.testing.assert_array_equal(dbm.intercepts_[1], rbm.intercept_hidden_)
+    np.testing.assert_array_equal(rbm.components_, before)  # not changed
+    assert dbm.init_ is rbm
+    # an unfitted init (as clone leaves it) is fitted to X first
+    fresh = DBM((6, 4), n_iter=0, init=BernoulliRBM(6, n_iter=2, random_state=0))
+    fresh.set_params(random_state=0).fit(X)
+    np.testing.assert_array_equal(fresh.coefs_[0], rbm.components_)
+    # a DBM gives every layer
+    again = DBM((6, 4), n_iter=0, init=dbm, random_state=1).fit(X)
+    for a, b in zip(again.coefs_, dbm.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="init has weight shapes"):
+        DBM((5, 4), n_iter=0, init=rbm).fit(X)
+    with pytest.raises(ValueError, match="The 'init' parameter"):
+        DBM((6, 4), n_iter=0, init="rbm").fit(X)
+    with pytest.raises(ValueError, match="init must be a BernoulliRBM or a DBM"):
+        DBM((6, 4), n_iter=0, init=DBN((6,))).fit(X)
+
+
+def test_dbm_warm_start_grows_and_shrinks_chains():
+    from skebm import DBM
+
+    X = _dbm_data()
+    dbm = DBM((5, 3), pretrain=False, n_iter=1, n_chains=10, warm_start=True)
+    dbm.set_params(random_state=0).fit(X)
+    old = [x.copy() for x in dbm.particles_]
+    dbm.set_params(n_chains=25, n_iter=0).fit(X)
+    assert [x.shape[0] for x in dbm.particles_] == [25, 25, 25]
+    # the copies were run apart: not all equal to the chains they copy
+    assert not np.array_equal(dbm.particles_[0][10:20], old[0])
+    dbm.set_params(n_chains=4).fit(X)
+    assert dbm.particles_[0].shape[0] == 4
+
+
+def test_dbm_recipe_matches_hand_driven_bench():
+    # The reference: three joint epochs driven by hand the way
+    # benchmarks/bench_dbm.py did before the recipe's pieces were parameters
+    # (recorded once on that code by tests/data/dbm_recipe_reference.py).
+    import os
+
+    from skebm import DBM
+
+    from .data.dbm_recipe_reference import MODEL, SETTINGS, data
+
+    s = SETTINGS
+    path = os.path.join(os.path.dirname(__file__), "data", "dbm_recipe_reference.npz")
+    ref = np.load(path)
+    model = DBM(
+        s["hidden"],
+        learning_rate=s["lr"],
+        learning_rate_schedule="exponential",
+        learning_rate_decay=s["decay"],
+        learning_rate_floor=s["floor"],
+        batch_size=s["batch"],
+        n_iter=s["epochs"],
+        n_chains=s["n_chains"],
+        momentum=0.5,
+        final_momentum=0.9,
+        momentum_switch_epoch=s["momentum_switch"],
+        average_from_epoch=s["average_from"],
+        **MODEL,
+    ).fit(data())
+    n = len(model.coefs_) + len(model.intercepts_)
+    for i, p in enumerate(model.last_coefs_ + model.last_intercepts_):
+        np.testing.assert_array_equal(p, ref[f"last_{i}"])
+    for i, p in enumerate([*model.coefs_, *model.intercepts_]):
+        np.testing.assert_array_equal(p, ref[f"mean_{i}"])
+    for i, x in enumerate(model.particles_):
+        np.testing.assert_array_equal(x, ref[f"chain_{i}"])
+    assert len(ref.files) == 2 * n + len(model.particles_)
+
+
+# ------------------------------------------------------ BoltzmannMachine
+@pytest.mark.parametrize("schedule", ["constant", "invscaling"])
+def test_bm_pcd_warm_start_is_bit_identical(schedule):
+    from skebm import BoltzmannMachine
+
+    X = _data(d=8)
+    kw = dict(batch_size=20, learning_rate_schedule=schedule, random_state=0)
+    whole = BoltzmannMachine(n_iter=5, **kw).fit(X)
+    part = BoltzmannMachine(n_iter=2, warm_start=True, **kw).fit(X)
+    part = pickle.loads(pickle.dumps(part))
+    part.set_params(n_iter=3).fit(X)
+    for name in ("coef_", "intercept_", "persistent_chains_"):
+        np.testing.assert_array_equal(getattr(whole, name), getattr(part, name))
+    assert part.n_iter_ == 5 and part.t_ == whole.t_ == 15
+    assert part.score_curve_ == whole.score_curve_
+    assert [h["pseudo_likelihood"] for h in part.history_] == whole.score_curve_
+
+
+def test_bm_lbfgs_warm_start_starts_at_the_optimum():
+    from skebm import BoltzmannMachine
+
+    X = _data(d=8)
+    bm = BoltzmannMachine(method="pseudo_likelihood", weight_decay=0.01)
+    cold = bm.fit(X).n_iter_
+    bm.set_params(warm_start=True).fit(X)
+    assert cold > 3 and bm.n_iter_ <= 2
+    assert bm.t_ == cold + bm.n_iter_
