@@ -30,7 +30,6 @@ import time
 
 import numpy as np
 from sklearn.neural_network import BernoulliRBM as SkRBM
-from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(__file__))
 from mnist_data import grey_train, train_test  # noqa: E402
@@ -201,8 +200,7 @@ def main():
             scored = [(f"{name}+average from epoch {args.average}", rbm)]
             scored.append((f"{name} last iterate", last))
         for label, model in scored:
-            with threadpool_limits(1):
-                ev = evaluate(model, X_test, args, seed=0, X_train=X_train[:10000])
+            ev = evaluate(model, X_test, args, seed=0, X_train=X_train[:10000])
             res = dict(method=label, epochs=args.epochs, fit_s=fit_s, **ev)
             results.append(res)
             print(json.dumps(res), flush=True)

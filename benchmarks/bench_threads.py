@@ -53,7 +53,7 @@ def loops(quick):
     digits = (load_digits().data / 16.0 >= 0.5).astype(np.float64)
     rbm = BernoulliRBM(n_components=500, n_iter=1, batch_size=100, random_state=0)
     rbm.fit(X[:2000])
-    small = BernoulliRBM(n_components=20 if not quick else 16, n_iter=1)
+    small = BernoulliRBM(n_components=18 if not quick else 16, n_iter=1)
     small.set_params(random_state=0).fit(X[:2000])
     sizes = dict(n_components=500, batch_size=100, n_iter=1, random_state=0)
     return {

@@ -13,15 +13,11 @@ counts epochs, updates and rates the same way:
 """
 
 __all__ = [
-    "SCHEDULES",
     "epoch_learning_rate",
     "record_epoch",
     "reset_progress",
     "warm_started",
 ]
-
-SCHEDULES = ("constant", "linear", "invscaling")
-
 
 def epoch_learning_rate(schedule, base, epoch, horizon):
     """Learning rate of (1-based) epoch ``epoch``.
