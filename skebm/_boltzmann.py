@@ -31,7 +31,7 @@ from ._base import (
     print_epoch,
 )
 from ._gibbs import log_sigmoid
-from ._optim import epoch_learning_rate, record_epoch, reset_progress, warm_started
+from ._optim import next_epoch_rate, record_epoch, reset_progress, warm_started
 from ._partition import _ENUM_CHUNK, binary_states, logsumexp_over_states
 from ._sampling import make_generator, run_chains
 from ._threads import blas_threads_for
@@ -730,12 +730,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         rows = x[:_CURVE_ROWS]
         horizon = self.n_iter_ + self.n_iter
         for _ in range(self.n_iter):
-            lr = epoch_learning_rate(
-                self.learning_rate_schedule,
-                self.learning_rate,
-                self.n_iter_ + 1,
-                horizon,
-            )
+            lr = next_epoch_rate(self, horizon)
             for s in slices:
                 self._step(x[s], lr)
             self._record(rows, lr, timer.lap())

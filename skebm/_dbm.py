@@ -41,7 +41,7 @@ from ._gibbs import (
     sparsity_step_,
     uniform_like,
 )
-from ._optim import epoch_learning_rate, record_epoch, reset_progress, warm_started
+from ._optim import next_epoch_rate, record_epoch, reset_progress, warm_started
 from ._partition import (
     ais_betas,
     ais_summary,
@@ -1440,14 +1440,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             mu *= 1 - nu
             mu += nu * m
 
-    def _joint_rate(self, epoch, horizon):
-        """Learning rate of joint epoch ``epoch`` (after ``t_`` updates)."""
+    def _joint_rate(self, horizon):
+        """Learning rate of the next joint epoch (after ``t_`` updates)."""
         if self.learning_rate_schedule == "exponential":
             rate = self.learning_rate / self.learning_rate_decay**self.t_
             return max(rate, self.learning_rate_floor)
-        return epoch_learning_rate(
-            self.learning_rate_schedule, self.learning_rate, epoch, horizon
-        )
+        return next_epoch_rate(self, horizon)
 
     def _joint_momentum(self, epoch):
         if self.final_momentum is not None and epoch > self.momentum_switch_epoch:
@@ -1522,7 +1520,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         horizon = self.n_iter_ + self.n_iter
         for _ in range(self.n_iter):
             epoch = self.n_iter_ + 1
-            lr = self._joint_rate(epoch, horizon)
+            lr = self._joint_rate(horizon)
             momentum = self._joint_momentum(epoch)
             self._epoch(X, lr, momentum)
             self._add_epoch_average(epoch)

@@ -14,10 +14,12 @@ counts epochs, updates and rates the same way:
 
 __all__ = [
     "epoch_learning_rate",
+    "next_epoch_rate",
     "record_epoch",
     "reset_progress",
     "warm_started",
 ]
+
 
 def epoch_learning_rate(schedule, base, epoch, horizon):
     """Learning rate of (1-based) epoch ``epoch``.
@@ -41,6 +43,16 @@ def epoch_learning_rate(schedule, base, epoch, horizon):
     if schedule == "invscaling":
         return base / epoch
     return base
+
+
+def next_epoch_rate(estimator, horizon):
+    """The rate of the estimator's next epoch (its ``n_iter_ + 1``-th)."""
+    return epoch_learning_rate(
+        estimator.learning_rate_schedule,
+        estimator.learning_rate,
+        estimator.n_iter_ + 1,
+        horizon,
+    )
 
 
 def warm_started(estimator, fitted_attribute):

@@ -26,7 +26,7 @@ from ._gibbs import (
     sample_bernoulli_,
     sparsity_step_,
 )
-from ._optim import epoch_learning_rate, record_epoch, reset_progress, warm_started
+from ._optim import next_epoch_rate, record_epoch, reset_progress, warm_started
 from ._partition import (
     RBMAnnealingPath,
     free_energy,
@@ -683,12 +683,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         horizon = self.n_iter_ + self.n_iter
         with blas_threads_for(self.batch_size * X.shape[1] * self.n_components):
             for _ in range(self.n_iter):
-                lr = epoch_learning_rate(
-                    self.learning_rate_schedule,
-                    self.learning_rate,
-                    self.n_iter_ + 1,
-                    horizon,
-                )
+                lr = next_epoch_rate(self, horizon)
                 # rows of this epoch's order (a gathered copy when shuffled)
                 order = (
                     self.random_state_.permutation(n_samples) if self.shuffle else None
