@@ -19,7 +19,6 @@ from scipy.optimize import minimize
 from scipy.special import expit, logsumexp
 from sklearn.base import OneToOneFeatureMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import gen_even_slices
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -31,7 +30,13 @@ from ._base import (
     print_epoch,
 )
 from ._gibbs import log_sigmoid
-from ._optim import next_epoch_rate, record_epoch, reset_progress, warm_started
+from ._optim import (
+    next_epoch_rate,
+    record_epoch,
+    reset_progress,
+    run_epochs,
+    warm_started,
+)
 from ._partition import _ENUM_CHUNK, binary_states, logsumexp_over_states
 from ._sampling import make_generator, run_chains
 from ._threads import blas_threads_for
@@ -720,20 +725,30 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         self.score_curve_.append(pl)
         record_epoch(self, lr, elapsed, pseudo_likelihood=pl)
         if self.verbose:
-            print_epoch(self, self.n_iter_, "pseudo-likelihood", pl, elapsed)
+            self._print_progress(x, self.n_iter_, elapsed)
 
     def _fit_pcd(self, x):
-        n = x.shape[0]
-        n_batches = int(np.ceil(n / self.batch_size))
-        slices = list(gen_even_slices(n, n_batches))
-        timer = Timer()
         rows = x[:_CURVE_ROWS]
-        horizon = self.n_iter_ + self.n_iter
-        for _ in range(self.n_iter):
-            lr = next_epoch_rate(self, horizon)
-            for s in slices:
-                self._step(x[s], lr)
-            self._record(rows, lr, timer.lap())
+
+        def end_epoch(settings, seconds):
+            pl = float(np.mean(bm_pseudo_likelihood(rows, self.coef_, self.intercept_)))
+            self.score_curve_.append(pl)
+            return {"pseudo_likelihood": pl}, False
+
+        # the caller's thread policy holds (see fit)
+        run_epochs(
+            self,
+            x,
+            self.n_iter,
+            self._step,
+            work=None,
+            begin_epoch=lambda horizon: {"lr": next_epoch_rate(self, horizon)},
+            end_epoch=end_epoch,
+        )
+
+    def _print_progress(self, x, epoch, elapsed):
+        pl = self.history_[-1]["pseudo_likelihood"]
+        print_epoch(self, epoch, "pseudo-likelihood", pl, elapsed)
 
     def _fit_lbfgs(self, x):
         D = x.shape[1]

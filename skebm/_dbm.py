@@ -18,7 +18,6 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import entr, logsumexp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context, clone
-from sklearn.utils import gen_even_slices
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
@@ -41,7 +40,13 @@ from ._gibbs import (
     sparsity_step_,
     uniform_like,
 )
-from ._optim import next_epoch_rate, record_epoch, reset_progress, warm_started
+from ._optim import (
+    minibatch_slices,
+    next_epoch_rate,
+    reset_progress,
+    run_epochs,
+    warm_started,
+)
 from ._partition import (
     ais_betas,
     ais_summary,
@@ -1452,16 +1457,15 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             return self.final_momentum
         return self.momentum
 
-    def _epoch(self, X, lr, momentum=None):
-        n = X.shape[0]
-        n_batches = int(np.ceil(n / self.batch_size))
-        # the largest product of a minibatch sets the thread policy
-        work = min(n, self.batch_size) * max(W.size for W in self.coefs_)
-        with blas_threads_for(work):
-            for s in gen_even_slices(
-                n_batches * self.batch_size, n_batches, n_samples=n
-            ):
-                self._update(X[s], self.random_state_, lr, momentum)
+    def _work(self, X):
+        """Multiply-adds of the largest product of a step (thread policy)."""
+        return min(X.shape[0], self.batch_size) * max(W.size for W in self.coefs_)
+
+    def _epoch(self, X, lr):
+        """One pass at a constant rate (``partial_fit``)."""
+        with blas_threads_for(self._work(X)):
+            for s in minibatch_slices(X.shape[0], self.batch_size):
+                self._update(X[s], self.random_state_, lr)
 
     def _check_averaging(self):
         if self.average is not False and self.average_from_epoch is not None:
@@ -1516,18 +1520,24 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 self._initialize_random(X, rng, sizes)
             self._initialize_chains(X, rng)
             reset_progress(self)
-        timer = Timer()
-        horizon = self.n_iter_ + self.n_iter
-        for _ in range(self.n_iter):
-            epoch = self.n_iter_ + 1
-            lr = self._joint_rate(horizon)
-            momentum = self._joint_momentum(epoch)
-            self._epoch(X, lr, momentum)
-            self._add_epoch_average(epoch)
-            seconds = timer.lap()
-            record_epoch(self, lr, seconds, momentum=float(momentum))
-            if self.verbose:
-                self._print_progress(X, epoch, seconds)
+
+        def begin_epoch(horizon):
+            momentum = self._joint_momentum(self.n_iter_ + 1)
+            return {"lr": self._joint_rate(horizon), "momentum": momentum}
+
+        def end_epoch(settings, seconds):
+            self._add_epoch_average(self.n_iter_ + 1)
+            return {"momentum": float(settings["momentum"])}, False
+
+        run_epochs(
+            self,
+            X,
+            self.n_iter,
+            lambda v, lr, momentum: self._update(v, self.random_state_, lr, momentum),
+            work=self._work(X),
+            begin_epoch=begin_epoch,
+            end_epoch=end_epoch,
+        )
         self._publish_average()
         return self
 

@@ -9,14 +9,26 @@ counts epochs, updates and rates the same way:
 - ``history_``: one dict per epoch of ``fit`` (``epoch``, ``t``,
   ``learning_rate``, ``seconds`` and whatever the model adds, e.g. a
   validation score);
-- the epoch learning-rate schedules.
+- the epoch learning-rate schedules;
+- :func:`run_epochs`, the epoch loop every iterative model trains with: one
+  minibatch policy (:func:`minibatch_slices`, optional reshuffling), the
+  thread policy, the schedule, the history and verbose lines and early
+  stopping live there; models supply an update step and two small hooks.
 """
+
+import numpy as np
+from sklearn.utils import gen_even_slices
+
+from ._base import Timer
+from ._threads import blas_threads_for
 
 __all__ = [
     "epoch_learning_rate",
+    "minibatch_slices",
     "next_epoch_rate",
     "record_epoch",
     "reset_progress",
+    "run_epochs",
     "warm_started",
 ]
 
@@ -83,3 +95,56 @@ def record_epoch(estimator, learning_rate, seconds, **extra):
             **extra,
         }
     )
+
+
+def minibatch_slices(n_samples, batch_size):
+    """The minibatches of one epoch: ``ceil(n / batch_size)`` slices in order,
+    all ``batch_size`` rows long but the last (scikit-learn's BernoulliRBM)."""
+    n_batches = int(np.ceil(n_samples / batch_size))
+    return list(gen_even_slices(n_batches * batch_size, n_batches, n_samples=n_samples))
+
+
+def run_epochs(estimator, X, n_epochs, step, *, work, begin_epoch, end_epoch=None):
+    """Train ``estimator`` for ``n_epochs`` more epochs over ``X``.
+
+    Parameters
+    ----------
+    estimator
+        Has ``batch_size``, ``verbose``, the progress counters of this module
+        and ``_print_progress(X, epoch, seconds)``; with a true ``shuffle``
+        attribute the rows are visited in a new order (drawn from
+        ``estimator.random_state_``) every epoch.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+    n_epochs : int
+    step : callable
+        ``step(minibatch, **settings)``: one parameter update.
+    work : float
+        Multiply-adds of the largest product of a step (thread policy).
+    begin_epoch : callable
+        ``begin_epoch(horizon)`` -> dict of the epoch's settings for ``step``;
+        its ``"lr"`` is recorded; ``horizon`` is the last epoch of this run.
+    end_epoch : callable, optional
+        ``end_epoch(settings, seconds)`` -> (dict of extra history fields,
+        whether to stop early).
+    """
+    n = X.shape[0]
+    slices = minibatch_slices(n, estimator.batch_size)
+    horizon = estimator.n_iter_ + n_epochs
+    shuffle = bool(getattr(estimator, "shuffle", False))
+    timer = Timer()
+    with blas_threads_for(work):
+        for _ in range(n_epochs):
+            settings = begin_epoch(horizon)
+            # rows of this epoch's order (a gathered copy when shuffled)
+            order = estimator.random_state_.permutation(n) if shuffle else None
+            for s in slices:
+                step(X[s] if order is None else X[order[s]], **settings)
+            seconds = timer.lap()
+            extra, stop = (
+                ({}, False) if end_epoch is None else end_epoch(settings, seconds)
+            )
+            record_epoch(estimator, settings["lr"], seconds, **extra)
+            if estimator.verbose:
+                estimator._print_progress(X, estimator.n_iter_, seconds)
+            if stop:
+                break

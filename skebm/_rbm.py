@@ -4,12 +4,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
-from sklearn.utils import gen_even_slices
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import (
     BoltzmannBase,
-    Timer,
     params_digest,
     print_epoch,
     validate_unit_interval_X,
@@ -26,7 +24,7 @@ from ._gibbs import (
     sample_bernoulli_,
     sparsity_step_,
 )
-from ._optim import next_epoch_rate, record_epoch, reset_progress, warm_started
+from ._optim import next_epoch_rate, reset_progress, run_epochs, warm_started
 from ._partition import (
     RBMAnnealingPath,
     free_energy,
@@ -673,36 +671,23 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._initialize(X, self.random_state_)
             reset_progress(self)
         self._track_data(X)
-        n_samples = X.shape[0]
-        n_batches = int(np.ceil(n_samples / self.batch_size))
-        slices = list(
-            gen_even_slices(n_batches * self.batch_size, n_batches, n_samples=n_samples)
-        )
-        timer = Timer()
         stopper = _EarlyStopping(self, X_val) if X_val is not None else None
-        horizon = self.n_iter_ + self.n_iter
-        with blas_threads_for(self.batch_size * X.shape[1] * self.n_components):
-            for _ in range(self.n_iter):
-                lr = next_epoch_rate(self, horizon)
-                # rows of this epoch's order (a gathered copy when shuffled)
-                order = (
-                    self.random_state_.permutation(n_samples) if self.shuffle else None
-                )
-                for s in slices:
-                    self._update(
-                        X[s] if order is None else X[order[s]], self.random_state_, lr
-                    )
-                seconds = timer.lap()
-                extra = {}
-                stop = False
-                if stopper is not None:
-                    stop = stopper.should_stop()
-                    extra["validation_score"] = self.validation_scores_[-1]
-                record_epoch(self, lr, seconds, **extra)
-                if self.verbose:
-                    self._print_progress(X, self.n_iter_, seconds)
-                if stop:
-                    break
+
+        def end_epoch(settings, seconds):
+            if stopper is None:
+                return {}, False
+            stop = stopper.should_stop()
+            return {"validation_score": self.validation_scores_[-1]}, stop
+
+        run_epochs(
+            self,
+            X,
+            self.n_iter,
+            lambda v, lr: self._update(v, self.random_state_, lr),
+            work=self.batch_size * X.shape[1] * self.n_components,
+            begin_epoch=lambda horizon: {"lr": next_epoch_rate(self, horizon)},
+            end_epoch=end_epoch,
+        )
         if stopper is not None:
             stopper.restore_best()
         self._publish_average()
