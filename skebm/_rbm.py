@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     BoltzmannBase,
@@ -249,6 +250,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         Biases b of the visible units.
     h_samples_ : ndarray of shape (n_chains, n_components)
         Hidden states of the persistent negative chains.
+    last_components_, last_intercept_hidden_, last_intercept_visible_ : ndarray
+        With ``average``, the last iterate behind the averaged parameters
+        (training continues from it); otherwise copies of the parameters.
     n_features_in_ : int
         Number of features seen during :term:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -606,6 +610,28 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         theta = self._theta()
         self._live_theta = theta.copy()
         theta[...] = state[0]
+
+    def _last_iterate(self, rows, cols):
+        check_is_fitted(self)
+        live = getattr(self, "_live_theta", None)
+        theta = self._theta() if live is None else live
+        return np.array(theta[rows, cols])
+
+    @property
+    def last_components_(self):
+        """With ``average``: the last iterate's weights behind the averaged
+        ``components_`` (what training continues from); else ``components_``."""
+        return self._last_iterate(slice(0, -1), slice(0, -1))
+
+    @property
+    def last_intercept_hidden_(self):
+        """As ``last_components_``, for ``intercept_hidden_``."""
+        return self._last_iterate(slice(0, -1), -1)
+
+    @property
+    def last_intercept_visible_(self):
+        """As ``last_components_``, for ``intercept_visible_``."""
+        return self._last_iterate(-1, slice(0, -1))
 
     def _fast_rate(self):
         rate = self.fast_learning_rate

@@ -336,3 +336,18 @@ def test_bm_lbfgs_warm_start_starts_at_the_optimum():
     bm.set_params(warm_start=True).fit(X)
     assert cold > 3 and bm.n_iter_ <= 2
     assert bm.t_ == cold + bm.n_iter_
+
+
+def test_rbm_last_iterate_behind_the_average():
+    X = _data()
+    kw = dict(n_components=4, n_iter=3, random_state=0)
+    avg = BernoulliRBM(average=True, **kw).fit(X)
+    plain = BernoulliRBM(**kw).fit(X)
+    # the same trajectory: the last iterate is the plain fit's model
+    np.testing.assert_array_equal(avg.last_components_, plain.components_)
+    np.testing.assert_array_equal(avg.last_intercept_hidden_, plain.intercept_hidden_)
+    np.testing.assert_array_equal(avg.last_intercept_visible_, plain.intercept_visible_)
+    assert np.abs(avg.components_ - plain.components_).max() > 1e-4
+    np.testing.assert_array_equal(plain.last_components_, plain.components_)
+    with pytest.raises(AttributeError):
+        _ = BernoulliRBM().last_components_
