@@ -379,6 +379,7 @@ def cd_statistics_(
     n_steps=1,
     scale=1.0,
     accumulate=False,
+    decay=None,
     need_h_mean=False,
     theta_chain=None,
 ):
@@ -425,6 +426,11 @@ def cd_statistics_(
         straight into ``theta`` inside the matrix product (BLAS gemm with
         beta = 1: measured twice as fast as a product followed by an update
         pass) and return None for ``G`` and ``gb``.
+    decay : float, optional
+        With ``accumulate``: multiply the weights (not the biases) by this
+        factor after the statistics are computed and before the step is added,
+        i.e. ``W <- decay * W + step`` with the gradient taken at the old W
+        (weight decay in the order the other update paths use).
     need_h_mean : bool
         Return the mean of p(h | v_pos) (centering, sparsity); else None.
     theta_chain : ndarray of the shape of ``theta``, optional
@@ -537,6 +543,8 @@ def cd_statistics_(
     # target^T (an F-contiguous view) = alpha Vs^T Hs_full + beta target^T, in
     # place in BLAS; beta = 1 adds the step straight into theta
     target = theta if accumulate else ws.get("G", (H + 1, D + 1), dtype)
+    if accumulate and decay is not None:
+        theta[:H, :D] *= dtype.type(decay)
     _gemm(dtype)(
         alpha,
         Vs.T,

@@ -525,8 +525,6 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         plain = not (
             self.momentum or self._offsets is not None or theta_chain is not None
         )
-        if plain and self.weight_decay:
-            theta[:-1, :-1] *= theta.dtype.type(1.0 - lr * self.weight_decay)
         G, gb, h_next, h_pos_mean = cd_statistics_(
             self._ws,
             theta,
@@ -537,6 +535,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             n_steps=self.n_gibbs_steps,
             scale=scale,
             accumulate=plain,
+            # the same order as below: the gradient at W, then W(1 - lr wd)
+            decay=1.0 - lr * self.weight_decay if plain and self.weight_decay else None,
             need_h_mean=self._offsets is not None or bool(self.sparsity_cost),
             theta_chain=theta_chain,
         )

@@ -420,3 +420,25 @@ def test_dynamic_binarization_trains_toward_the_binarized_data_optimum():
     rbm = BernoulliRBM(**{**BASE, "n_iter": 100}, dynamic_binarization=True).fit(GREY)
     reached = q @ rbm.log_likelihood(V)
     assert (reached - init) / (optimum - init) > 0.75
+
+
+@pytest.mark.parametrize("method", ["pcd", "cd"])
+def test_weight_decay_same_order_in_both_update_paths(method):
+    # momentum=0 takes the fused update (the step added inside the gradient
+    # product), any momentum the separate one: both decay the weights after
+    # taking the gradient at them, so a vanishing momentum changes nothing
+    X = (np.random.default_rng(0).random((80, 10)) < 0.4).astype(np.float64)
+    kw = dict(
+        n_components=6,
+        n_iter=5,
+        learning_rate=0.2,
+        weight_decay=0.05,
+        method=method,
+        random_state=0,
+    )
+    fused = BernoulliRBM(momentum=0.0, **kw).fit(X)
+    separate = BernoulliRBM(momentum=1e-12, **kw).fit(X)
+    np.testing.assert_allclose(fused.components_, separate.components_, rtol=1e-9)
+    np.testing.assert_allclose(
+        fused.intercept_hidden_, separate.intercept_hidden_, rtol=1e-9, atol=1e-12
+    )
