@@ -193,10 +193,12 @@ def main():
             with open(args.save, "wb") as f:
                 pickle.dump(rbm, f)
         scored = [(name, rbm)]
-        if getattr(rbm, "_live_theta", None) is not None:
+        if rbm.average is not False:
             # the averaged model is what fit returned; score the last iterate too
             last = copy.deepcopy(rbm)
-            last._theta()[...] = rbm._live_theta
+            last.components_ = rbm.last_components_
+            last.intercept_hidden_ = rbm.last_intercept_hidden_
+            last.intercept_visible_ = rbm.last_intercept_visible_
             scored = [(f"{name}+average from epoch {args.average}", rbm)]
             scored.append((f"{name} last iterate", last))
         for label, model in scored:

@@ -231,7 +231,7 @@ def pl_section(args):
     table(
         rows,
         [
-            "BLAS threads",
+            "threads",
             "rows",
             "n*D*H",
             "exact PL s",

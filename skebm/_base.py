@@ -473,16 +473,17 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             details["log_likelihood_reverse"] = neg_f - rev["log_z"]
         return details
 
-    def _cached_log_partition(self):
-        """The last :meth:`log_partition` result if it is of these parameters."""
+    def _cached_log_partition(self, method=None):
+        """The last :meth:`log_partition` result if it is of these parameters
+        (and of ``method``; by default any but the reverse-AIS upper estimate)."""
         cached = getattr(self, "log_partition_info_", None)
         if cached is None or "settings" not in cached:
             return None
         if cached.get("digest") != self._params_digest():
             return None
-        if cached["settings"]["method"] == "reverse_ais":
-            return None  # an upper estimate: not the default figure
-        return cached
+        got = cached["settings"]["method"]
+        wanted = got == method if method is not None else got != "reverse_ais"
+        return cached if wanted else None
 
     def free_energy(self, X):
         """Free energy F(x), with p(x) = exp(-F(x)) / Z.

@@ -33,8 +33,9 @@ from ._gibbs import log_sigmoid
 from ._optim import (
     next_epoch_rate,
     record_epoch,
-    reset_progress,
     run_epochs,
+    start_progress,
+    training_generator,
     warm_started,
 )
 from ._partition import _ENUM_CHUNK, binary_states, logsumexp_over_states
@@ -694,20 +695,16 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
                 f"n_features={x.shape[1]} > {EXACT_FIT_MAX_UNITS}. Use "
                 "method='pcd' or 'pseudo_likelihood'."
             )
-        if not warm or not hasattr(self, "random_state_"):
-            self.random_state_ = make_generator(self.random_state)
+        training_generator(self, warm)
         if warm:
             x = x.astype(self.coef_.dtype, copy=False)
             if self.method == "pcd" and not hasattr(self, "persistent_chains_"):
                 self._init_chains(x.shape[1], self.coef_.dtype)
-            if not hasattr(self, "n_iter_"):
-                reset_progress(self)
-            if not hasattr(self, "score_curve_"):
-                self.score_curve_ = []
         else:
             self._initialize(x)
+        if not warm or not hasattr(self, "score_curve_"):
             self.score_curve_ = []
-            reset_progress(self)
+        start_progress(self, warm)
         # PCD is a Python loop over units of small products (one row of W
         # times the chains): one BLAS thread, as fast and robust under load.
         # L-BFGS multiplies the whole data set by W at each evaluation.

@@ -45,6 +45,8 @@ from ._optim import (
     next_epoch_rate,
     reset_progress,
     run_epochs,
+    start_progress,
+    training_generator,
     warm_started,
 )
 from ._partition import (
@@ -1340,15 +1342,14 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             d *= w
             mean += d
 
-    def _averaged_params(self):
-        """The float64 means to show as the fitted parameters, or None."""
-        if self.average is not False:
-            state = getattr(self, "_average_state", None)
-            return None if state is None else state[0]
+    def _shown_means(self):
+        """The float64 means the fitted parameters show (per-update running
+        means or epoch-end sums over their count), or None."""
+        state = getattr(self, "_average_state", None)
+        if state is not None:
+            return state[0]
         sums = getattr(self, "_epoch_sums", None)
-        if self.average_from_epoch is None or sums is None:
-            return None
-        return [x / sums[1] for x in sums[0]]
+        return None if sums is None else [x / sums[1] for x in sums[0]]
 
     def _add_epoch_average(self, epoch):
         """Add the end-of-epoch parameters to the sums of ``average_from_epoch``."""
@@ -1372,7 +1373,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._average_state = None
         if self.average_from_epoch is None:
             self._epoch_sums = None
-        means = self._averaged_params()
+        means = self._shown_means()
         if means is None:
             return
         params = [*self.coefs_, *self.intercepts_]
@@ -1380,17 +1381,18 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         for p, mean in zip(params, means, strict=True):
             p[...] = mean
 
-    @property
-    def last_coefs_(self):
+    def _last_params(self):
         check_is_fitted(self)
         live = getattr(self, "_live_params", None)
-        return list(self.coefs_) if live is None else live[: len(self.coefs_)]
+        return [*self.coefs_, *self.intercepts_] if live is None else live
+
+    @property
+    def last_coefs_(self):
+        return self._last_params()[: len(self.coefs_)]
 
     @property
     def last_intercepts_(self):
-        check_is_fitted(self)
-        live = getattr(self, "_live_params", None)
-        return list(self.intercepts_) if live is None else live[len(self.coefs_) :]
+        return self._last_params()[len(self.coefs_) :]
 
     def _restore_live(self):
         """Before more training: back to the last iterate behind the average,
@@ -1400,14 +1402,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if live is None:
             return
         # what the last fit showed, whatever the averaging settings are now
-        state = getattr(self, "_average_state", None)
-        sums = getattr(self, "_epoch_sums", None)
-        if state is not None:
-            means = state[0]
-        elif sums is not None:
-            means = [x / sums[1] for x in sums[0]]
-        else:
-            means = None
+        means = self._shown_means()
         params = [*self.coefs_, *self.intercepts_]
         shown = means is not None and len(params) == len(means)
         shown = shown and all(
@@ -1495,23 +1490,17 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         warm = warm_started(self, "coefs_")
         X = self._validate_train_X(X, reset=not warm)
         self._check_averaging()
+        rng = training_generator(self, warm)
+        self._track_data(X, reset=True)
         if warm:
             X = X.astype(self.coefs_[0].dtype, copy=False)
             self._sparsity_settings(len(self.coefs_))
-            if not hasattr(self, "random_state_"):
-                self.random_state_ = make_generator(self.random_state)
-            self._track_data(X, reset=True)
             self._restore_live()
             self._resize_chains()
-            if not hasattr(self, "n_iter_"):
-                reset_progress(self)
         else:
             sizes = self._hidden_sizes()
             self._sparsity_settings(len(sizes))
-            self.random_state_ = make_generator(self.random_state)
             self._log_partition_seed = None
-            rng = self.random_state_
-            self._track_data(X, reset=True)
             if self.init is not None:
                 self._initialize_from(self.init, X, rng, sizes)
             elif self.pretrain:
@@ -1519,7 +1508,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             else:
                 self._initialize_random(X, rng, sizes)
             self._initialize_chains(X, rng)
-            reset_progress(self)
+        start_progress(self, warm)
 
         def begin_epoch(horizon):
             momentum = self._joint_momentum(self.n_iter_ + 1)
@@ -1673,12 +1662,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     def _log_partition_for_score(self):
         params = self._score_log_partition_params()
-        cached = getattr(self, "log_partition_info_", None)
-        if (
-            cached is not None
-            and cached.get("digest") == self._params_digest()
-            and cached.get("settings", {}).get("method") == params["method"]
-        ):
+        cached = self._cached_log_partition(params["method"])
+        if cached is not None:
             return cached["log_z"]
         return self.log_partition(**params)
 

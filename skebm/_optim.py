@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.utils import gen_even_slices
 
 from ._base import Timer
+from ._sampling import make_generator
 from ._threads import blas_threads_for
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "record_epoch",
     "reset_progress",
     "run_epochs",
+    "start_progress",
+    "training_generator",
     "warm_started",
 ]
 
@@ -72,6 +75,20 @@ def warm_started(estimator, fitted_attribute):
     return bool(getattr(estimator, "warm_start", False)) and hasattr(
         estimator, fitted_attribute
     )
+
+
+def training_generator(estimator, warm):
+    """The ``random_state_`` of a fit: a new one, or on a warm start the
+    stream the last fit left off at."""
+    if not warm or not hasattr(estimator, "random_state_"):
+        estimator.random_state_ = make_generator(estimator.random_state)
+    return estimator.random_state_
+
+
+def start_progress(estimator, warm):
+    """Counters for a fit: zeroed, or on a warm start kept (if there are any)."""
+    if not warm or not hasattr(estimator, "n_iter_"):
+        reset_progress(estimator)
 
 
 def reset_progress(estimator):

@@ -25,7 +25,13 @@ from ._gibbs import (
     sample_bernoulli_,
     sparsity_step_,
 )
-from ._optim import next_epoch_rate, reset_progress, run_epochs, warm_started
+from ._optim import (
+    next_epoch_rate,
+    run_epochs,
+    start_progress,
+    training_generator,
+    warm_started,
+)
 from ._partition import (
     RBMAnnealingPath,
     free_energy,
@@ -430,7 +436,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     def _training_state(self, X, rng):
         """Create whatever optimiser state is missing (momentum, offsets, PT
-        replicas, data statistics), e.g. for parameters set by hand or loaded
+        replicas), e.g. for parameters set by hand or loaded
         from elsewhere before ``partial_fit``."""
         D = X.shape[1]
         dtype = self.components_.dtype
@@ -439,9 +445,6 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._sparsity_q = None
         if not hasattr(self, "_fast"):
             self._fast = None  # fast weights, created by the first fpcd update
-        if not hasattr(self, "_data_sum"):
-            self._data_sum = np.zeros(D)
-            self._data_count = 0
         if not hasattr(self, "_offsets"):
             self._offsets = None
             if self.centering:
@@ -646,7 +649,12 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         lam *= 1 - nu
         lam += nu * h_pos_mean
 
-    def _track_data(self, X):
+    def _track_data(self, X, reset=False):
+        """Data sums for the AIS base rates: of this fit's data (``reset``) or
+        of every minibatch so far (``partial_fit``)."""
+        if reset or not hasattr(self, "_data_sum"):
+            self._data_sum = np.zeros(X.shape[1])
+            self._data_count = 0
         self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
         self._data_count += X.shape[0]
 
@@ -677,8 +685,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 "average cannot be combined with early_stopping: early stopping "
                 "keeps the best epoch's parameters, averaging their mean."
             )
-        if not warm or not hasattr(self, "random_state_"):
-            self.random_state_ = make_generator(self.random_state)
+        training_generator(self, warm)
         X_val = None
         if self.early_stopping:
             X, X_val = self._split_validation(X, self.random_state_)
@@ -689,14 +696,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             if store is not None:
                 self._cast_state(np.float64)
             self._training_state(X, self.random_state_)
-            # the model is now one of this data (the AIS base rates)
-            self._data_sum, self._data_count = np.zeros(X.shape[1]), 0
-            if not hasattr(self, "n_iter_"):
-                reset_progress(self)
         else:
             self._initialize(X, self.random_state_)
-            reset_progress(self)
-        self._track_data(X)
+        start_progress(self, warm)
+        self._track_data(X, reset=True)
         stopper = _EarlyStopping(self, X_val) if X_val is not None else None
 
         def end_epoch(settings, seconds):
@@ -757,41 +760,37 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """
         self.__dict__.pop("_theta_", None)  # rebuilt from the attributes
         self.__dict__.pop("_ws", None)  # buffers typed by the old dtype
-        names = [n for n in self._STATE_ARRAYS if hasattr(self, n)]
+        names = [n for n in (*self._STATE_ARRAYS, "_offsets") if hasattr(self, n)]
         if np.dtype(dtype) == np.float64:
             shadow = self.__dict__.pop("_work64", None)
             if shadow is not None and self._shadow_matches(shadow):
-                for name, value in shadow.items():
-                    setattr(self, name, value)
+                self.__dict__.update(shadow)
                 return
         else:
-            shadow = {n: getattr(self, n) for n in names}
-            shadow["_offsets"] = getattr(self, "_offsets", None)
+            # the float64 arrays themselves: the casts below make new ones
+            self._work64 = {n: getattr(self, n) for n in names}
         for name in names:
             value = getattr(self, name)
             if isinstance(value, np.ndarray):
                 setattr(self, name, value.astype(dtype))
-        if getattr(self, "_offsets", None) is not None:
-            self._offsets = tuple(mu.astype(dtype) for mu in self._offsets)
-        if np.dtype(dtype) != np.float64:
-            self._work64 = shadow
+            elif isinstance(value, tuple):  # the centering offsets
+                setattr(self, name, tuple(mu.astype(dtype) for mu in value))
 
     def _shadow_matches(self, shadow):
         """Whether the stored float32 state is the rounding of ``shadow``."""
+
+        def parts(x):  # the offsets are a tuple of arrays, the rest one each
+            return x if isinstance(x, tuple) else (x,)
+
         for name, value in shadow.items():
-            current = getattr(self, name, None)
-            if name == "_offsets":
-                if (value is None) != (current is None):
-                    return False
-                pairs = zip(value or (), current or (), strict=True)
-            else:
-                pairs = [(value, current)]
-            for a, b in pairs:
-                if isinstance(a, np.ndarray) != isinstance(b, np.ndarray):
-                    return False
-                if isinstance(a, np.ndarray) and (
-                    a.shape != b.shape or not np.array_equal(a.astype(b.dtype), b)
-                ):
+            old, new = parts(value), parts(getattr(self, name, None))
+            if len(old) != len(new):
+                return False
+            for a, b in zip(old, new, strict=True):
+                if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+                    if a.shape != b.shape or not np.array_equal(a.astype(b.dtype), b):
+                        return False
+                elif isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
                     return False
         return True
 
