@@ -4,6 +4,7 @@ from ._base import SkebmVersionWarning
 from ._boltzmann import BoltzmannMachine
 from ._dbm import DBM
 from ._dbn import DBN, DBNClassifier
+from ._gaussian import GaussianBernoulliRBM
 from ._hopfield import HopfieldNetwork
 from ._rbm import BernoulliRBM
 from ._threads import config_context, get_config, set_config
@@ -14,6 +15,7 @@ __all__ = [
     "DBM",
     "DBN",
     "DBNClassifier",
+    "GaussianBernoulliRBM",
     "HopfieldNetwork",
     "SkebmVersionWarning",
     "config_context",

@@ -173,6 +173,11 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             reset=reset,
         )
 
+    def _check_visible_values(self, X, name):
+        """Raise ``ValueError`` for visible values outside the units' domain
+        (binary units by default; real-valued models override it)."""
+        check_unit_interval(X, name, self)
+
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over ``X`` (higher is better).
 
@@ -230,7 +235,7 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
         model = self._chain_model()
         if init is not None:
             init = self._validate_eval_X(init)
-            check_unit_interval(init, "init", self)
+            self._check_visible_values(init, "init")
             if sp.issparse(init):
                 init = init.toarray()
             init = np.asarray(init, dtype=model.dtype)

@@ -24,12 +24,14 @@ from ._sampling import make_generator
 from ._threads import blas_threads_for
 
 __all__ = [
+    "IterateAverage",
     "epoch_learning_rate",
     "minibatch_slices",
     "next_epoch_rate",
     "record_epoch",
     "reset_progress",
     "run_epochs",
+    "sgd_step_",
     "start_progress",
     "training_generator",
     "warm_started",
@@ -165,3 +167,69 @@ def run_epochs(estimator, X, n_epochs, step, *, work, begin_epoch, end_epoch=Non
                 estimator._print_progress(X, estimator.n_iter_, seconds)
             if stop:
                 break
+
+
+def sgd_step_(
+    params, grads, lr, *, velocities=None, momentum=0.0, weight_decay=0.0, decayed=None
+):
+    """One stochastic-gradient *ascent* step, in place.
+
+    For each parameter ``p`` with gradient ``g``: ``d = lr (g - wd p)`` (the
+    decay only for the parameters ``decayed`` marks, weights by convention,
+    taken at ``p`` before the step), then with momentum ``u <- momentum u + d``
+    and ``p += u``, else ``p += d``.
+
+    Parameters
+    ----------
+    params, grads : list of ndarray
+        Updated in place / overwritten with the step.
+    lr : float
+    velocities : list of ndarray, optional
+        Momentum buffers (updated in place); needed when ``momentum > 0``.
+    momentum, weight_decay : float
+    decayed : list of bool, optional
+        Which parameters weight decay applies to (default: all).
+    """
+    for k, (p, g) in enumerate(zip(params, grads, strict=True)):
+        d = g
+        if weight_decay and (decayed is None or decayed[k]):
+            d -= p.dtype.type(weight_decay) * p
+        d *= p.dtype.type(lr)
+        if momentum:
+            u = velocities[k]
+            u *= p.dtype.type(momentum)
+            u += d
+            d = u
+        p += d
+
+
+class IterateAverage:
+    """Running mean of parameter arrays (Polyak-Ruppert averaging), in float64.
+
+    Parameters
+    ----------
+    start : int
+        Training samples to see before averaging starts (0: from the first
+        update), so that the early, far-from-converged iterates are left out.
+    """
+
+    def __init__(self, start=0):
+        self.start = int(start)
+        self.n_seen = 0
+        self.count = 0
+        self.mean = None
+
+    def update(self, params, n_samples):
+        """Fold the current iterate (a list of arrays) in after ``n_samples``
+        more training samples."""
+        self.n_seen += n_samples
+        if self.n_seen < self.start:
+            return
+        self.count += 1
+        if self.mean is None:
+            # float64: a float32 running mean over 1e5 updates would drift
+            self.mean = [np.array(p, dtype=np.float64) for p in params]
+            return
+        w = 1.0 / self.count
+        for m, p in zip(self.mean, params, strict=True):
+            m += w * (p - m)

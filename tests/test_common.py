@@ -9,7 +9,9 @@ expected to fail for that reason alone. To show that nothing else is behind
 them, the whole check suite runs again, and must pass with no expected
 failure, on test-only subclasses that map every validated input into the
 domain (a fixed logistic squashing into (0, 1), or thresholding at 0) and are
-otherwise the estimators themselves.
+otherwise the estimators themselves. GaussianBernoulliRBM has real-valued
+visible units, takes any finite input, and runs the checks bare, with no
+expected failure.
 """
 
 import numpy as np
@@ -32,6 +34,7 @@ FAST = {
         random_state=0,
     ),
     "HopfieldNetwork": dict(),
+    "GaussianBernoulliRBM": dict(n_components=4, n_iter=2, random_state=0),
     "DBN": dict(hidden_layer_sizes=(4, 3), n_iter=2, random_state=0),
     "DBNClassifier": dict(
         hidden_layer_sizes=(8,),
@@ -220,6 +223,8 @@ IN_DOMAIN = {
     "DBN": SquashedDBN,
     "DBNClassifier": SquashedDBNClassifier,
     "HopfieldNetwork": ThresholdedHopfieldNetwork,
+    # real-valued units: every finite input is in the domain
+    "GaussianBernoulliRBM": skebm.GaussianBernoulliRBM,
 }
 
 
