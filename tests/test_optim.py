@@ -1,0 +1,43 @@
+"""The shared learning-scheme components of skebm._optim, each tested once."""
+
+import numpy as np
+
+from skebm._optim import IterateAverage, sgd_step_
+
+
+def test_sgd_step_matches_its_formula():
+    rng = np.random.default_rng(0)
+    p = [rng.normal(size=(3, 2)), rng.normal(size=2)]
+    g = [rng.normal(size=(3, 2)), rng.normal(size=2)]
+    u = [rng.normal(size=(3, 2)), rng.normal(size=2)]
+    lr, mom, wd = 0.1, 0.9, 0.01
+    # decay on the first parameter only, taken at p before the step
+    want_u = [mom * u[0] + lr * (g[0] - wd * p[0]), mom * u[1] + lr * g[1]]
+    want_p = [p[0] + want_u[0], p[1] + want_u[1]]
+    sgd_step_(
+        p,
+        [x.copy() for x in g],
+        lr,
+        velocities=u,
+        momentum=mom,
+        weight_decay=wd,
+        decayed=[True, False],
+    )
+    for a, b in zip(p + u, want_p + want_u, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_sgd_step_without_momentum_is_plain_ascent():
+    p = [np.array([1.0, 2.0])]
+    sgd_step_(p, [np.array([0.5, -1.0])], 0.2, weight_decay=0.5)
+    np.testing.assert_allclose(p[0], [1.0 + 0.2 * (0.5 - 0.5), 2.0 + 0.2 * (-1 - 1)])
+
+
+def test_iterate_average_is_the_mean_after_start():
+    rng = np.random.default_rng(1)
+    iterates = [rng.normal(size=4).astype(np.float32) for _ in range(7)]
+    avg = IterateAverage(start=30)
+    for x in iterates:
+        avg.update([x], 10)  # 10 samples per update: averaging from the 3rd
+    assert avg.count == 5 and avg.mean[0].dtype == np.float64
+    np.testing.assert_allclose(avg.mean[0], np.mean(iterates[2:], axis=0), rtol=1e-6)
