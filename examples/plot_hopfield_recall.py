@@ -62,7 +62,7 @@ for row in probes:
 # Asynchronous updates written out, one unit at a time in a random order, to
 # take snapshots inside the first sweep; ``network.predict`` runs the same
 # dynamics to the fixed point. Each update can only lower the energy (by
-# 2 |a_i| when unit i flips).
+# 2 ``|a_i|`` when unit i flips).
 W, b = network.coef_, network.intercept_
 x = 2 * probes - 1
 snapshots, energy = [probes.copy()], [network.energy(probes)]

@@ -108,7 +108,7 @@ def bm_log_weight(x, W, b):
 
 
 def bm_conditionals(x, W, b):
-    """p(x_i = +1 | x_-i) = sigmoid(2 a_i) for each unit, shape (n_samples, D)."""
+    """p(x_i = +1 | x_{-i}) = sigmoid(2 a_i) for each unit, shape (n_samples, D)."""
     a = bm_activation(x, W, b)
     a *= 2
     return expit(a, out=a)
@@ -458,7 +458,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         - "pcd": maximum likelihood by stochastic gradient ascent, the model
           term from persistent sequential-Gibbs chains (Tieleman 2008).
         - "pseudo_likelihood": maximises the exact mean pseudo-log-likelihood
-          sum_i log p(x_i | x_-i) with L-BFGS. The objective is convex (a sum
+          sum_i log p(x_i | x_{-i}) with L-BFGS. The objective is convex (a sum
           of logistic regressions), smooth and deterministic, so a
           quasi-Newton method reaches the optimum in tens of iterations with
           no learning rate to tune; the estimator is consistent for this model.
@@ -870,7 +870,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
 
     # --------------------------------------------------------- evaluation
     def transform(self, X):
-        """Conditional probabilities p(v_i = 1 | v_-i) of each unit given the rest.
+        """Conditional probabilities p(v_i = 1 | v_{-i}) of each unit given the rest.
 
         Parameters
         ----------
@@ -887,7 +887,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         return bm_conditionals(x, self.coef_, self.intercept_)
 
     def score_samples(self, X):
-        """Exact pseudo-log-likelihood sum_i log p(x_i | x_-i) of each row (nats).
+        """Exact pseudo-log-likelihood sum_i log p(x_i | x_{-i}) of each row (nats).
 
         Parameters
         ----------
@@ -941,7 +941,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
             Number of independent chains, one returned vector each.
         sampler : {"gibbs", "metropolis"}, default="gibbs"
             "gibbs": sequential-scan Gibbs sampling, each unit redrawn from
-            p(x_i | x_-i) in turn. "metropolis": Metropolis-Hastings; each
+            p(x_i | x_{-i}) in turn. "metropolis": Metropolis-Hastings; each
             proposal flips m distinct random units, m uniform on
             {1, ..., n_flips}, and is accepted with probability
             min(1, p(x_hat) / p(x)); the fraction accepted is stored in
@@ -961,7 +961,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         thin : int, default=None
             If given, keep every ``thin``-th state of each chain.
         probabilities : bool, default=False
-            Return p(v_i = 1 | v_-i) at the final states instead of the
+            Return p(v_i = 1 | v_{-i}) at the final states instead of the
             states.
         n_jobs : int, default=None
             Joblib workers for blocks of chains; the output (and

@@ -520,9 +520,9 @@ scalar or sequence of length n_layers
         updates of all layers, and their per-epoch histories (entries with
         ``layer``).
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`, when they are all strings.
+        Names of features seen during ``fit``, when they are all strings.
 
     See Also
     --------
@@ -1018,9 +1018,9 @@ scalar or sequence of length n_layers
     loss_curve_ : list of float
         Fine-tuning loss per epoch (stochastic solvers).
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`, when they are all strings.
+        Names of features seen during ``fit``, when they are all strings.
 
     See Also
     --------

@@ -35,7 +35,7 @@ def free_energy(v, W, b, c):
 
 
 def pseudo_likelihood(v, W, b, c):
-    """Exact pseudo-log-likelihood sum_i log p(v_i | v_-i) of each row of ``v``.
+    """Exact pseudo-log-likelihood sum_i log p(v_i | v_{-i}) of each row of ``v``.
 
     Uses F(flip_i(v)) - F(v) = -b_i s_i - sum_j [softplus(a_j + s_i W_ji) -
     softplus(a_j)] with a = c + W v and s_i = 1 - 2 v_i. The (rows, D, H)

@@ -260,9 +260,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         With ``average``, the last iterate behind the averaged parameters
         (training continues from it); otherwise copies of the parameters.
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`, when they are all strings.
+        Names of features seen during ``fit``, when they are all strings.
     n_iter_ : int
         Epochs run by ``fit`` (fewer than ``n_iter`` after early stopping);
         with ``warm_start``, counted over all the fits since the first.
@@ -935,7 +935,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """Pseudo-log-likelihood of each row of ``X``.
 
         By default (``pseudo_likelihood="exact"``) the exact
-        sum_i log p(x_i | x_-i) over every unit: deterministic, computed in
+        sum_i log p(x_i | x_{-i}) over every unit: deterministic, computed in
         chunks of rows so memory stays bounded, O(n_samples n_features
         n_components). With ``"stochastic"``, scikit-learn's unbiased
         estimate from one random unit per sample.
