@@ -378,7 +378,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     log_variances_ : ndarray of shape (n_features,)
         log s, the trained form of the variances.
     variances_ : ndarray of shape (n_features,)
-        The visible variances s = exp(log_variances_).
+        The visible variances s = ``exp(log_variances_)``.
     variance_floor_ : ndarray of shape (n_features,)
         The smallest variance each feature may learn.
     h_samples_ : ndarray of shape (n_chains, n_components)
@@ -393,7 +393,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     validation_scores_, best_validation_score_ : list of float, float
         With ``early_stopping``: held-out mean log-likelihoods (nats).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined only when X has feature names that are all strings.
 
     See Also
@@ -501,7 +501,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     # --------------------------------------------------------- parameters
     @property
     def variances_(self):
-        """The visible variances s = exp(log_variances_)."""
+        """The visible variances s = ``exp(log_variances_)``."""
         check_is_fitted(self, "log_variances_")
         return np.exp(self.log_variances_)
 
