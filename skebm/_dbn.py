@@ -39,12 +39,22 @@ from ._base import (
     check_unit_interval,
     validate_unit_interval_X,
 )
+from ._gaussian import (
+    _LOG_2PI,
+    GaussianBernoulliRBM,
+    GaussianRBMChain,
+    gaussian_free_energy,
+    gaussian_hidden_activation,
+    gaussian_visible_mean,
+    sample_gaussian_visible,
+)
 from ._gibbs import (
     hidden_activation,
     log_sigmoid,
     mean_hiddens,
     mean_visibles,
     sample_bernoulli_,
+    sigmoid_,
     softplus_,
 )
 from ._partition import binary_states, free_energy
@@ -87,13 +97,24 @@ _RBM_SETTING_CONSTRAINTS = {
 
 
 # ---------------------------------------------------------------- pure maths
-def up_pass(X, layers):
+def _first_activation(X, W, c, var):
+    """c + W x (Bernoulli visibles, ``var`` None) or c + W (x / s) (Gaussian)."""
+    if var is None:
+        return hidden_activation(X, W, c)
+    return gaussian_hidden_activation(X, W, c, (1.0 / var).astype(W.dtype))
+
+
+def up_pass(X, layers, *, var=None):
     """Deterministic up-pass: p(h_k = 1 | h_{k-1}) layer after layer.
 
     Parameters
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
     layers : list of (W, b, c)
+    var : ndarray of shape (n_features,) or None, default=None
+        Variances of Gaussian visible units (a Gaussian-Bernoulli first
+        layer: p(h_1 = 1 | x) = sigmoid(c + W (x / var))); None for
+        Bernoulli visibles.
 
     Returns
     -------
@@ -101,27 +122,37 @@ def up_pass(X, layers):
     """
     out = []
     h = X
-    for W, _, c in layers:
-        h = mean_hiddens(h, W, c)
+    for k, (W, _, c) in enumerate(layers):
+        if k == 0 and var is not None:
+            h = sigmoid_(_first_activation(h, W, c, var))
+        else:
+            h = mean_hiddens(h, W, c)
         out.append(h)
     return out
 
 
-def down_pass(h, layers, rng, *, probabilities=False):
+def down_pass(h, layers, rng, *, probabilities=False, var=None):
     """One top-down pass h_k -> h_{k-1} -> ... -> v through ``layers``.
 
     ``layers`` are the directed layers, bottom first; ``h`` is a state of
     the top one's hidden units. Each intermediate layer is sampled from
     p(h_{k-1} | h_k) = sigmoid(b_k + W_k^T h_k); the visible layer is sampled
-    too, or returned as probabilities when ``probabilities`` is True.
+    too, or returned as probabilities when ``probabilities`` is True. With
+    ``var`` (Gaussian visible units) the visible layer is drawn from
+    N(b_1 + W_1^T h_1, diag(var)), and ``probabilities`` returns its mean.
 
     Returns
     -------
     v : ndarray of shape (n_samples, n_features) in the dtype of the weights.
     """
+    last = len(layers) - 1
     for k, (W, b, _) in enumerate(reversed(layers)):
+        if k == last and var is not None:
+            if probabilities:
+                return gaussian_visible_mean(h, W, b)
+            return sample_gaussian_visible(h, W, b, np.sqrt(var).astype(W.dtype), rng)
         p = mean_visibles(h, W, b)
-        if probabilities and k == len(layers) - 1:
+        if probabilities and k == last:
             return p
         h = sample_bernoulli_(p, p, rng)
     return h
@@ -145,10 +176,28 @@ def _bernoulli_entropy(x):
     return (softplus_(x.copy()) - q * x).sum(axis=-1)
 
 
-def _log_p_given_states(X, states, W, b):
-    """log p(x | h) for every row x of X and every row h of ``states``."""
+def _log_p_given_states(X, states, W, b, var=None):
+    """log p(x | h) for every row x of X and every row h of ``states``.
+
+    Bernoulli visibles (``var`` None), or Gaussian ones:
+    log N(x; b + W^T h, diag(var)) = -(|x|^2 - 2 x.m + |m|^2) / 2 (per-unit
+    variance-weighted) - sum log sqrt(2 pi var).
+    """
     A = states @ W + b  # (2**H, D)
-    return X @ A.T - softplus_(A.copy()).sum(axis=1)  # (n, 2**H)
+    if var is None:
+        return X @ A.T - softplus_(A.copy()).sum(axis=1)  # (n, 2**H)
+    inv_var = 1.0 / var
+    x2 = (X * X) @ (0.5 * inv_var)  # (n,)
+    m2 = (A * A) @ (0.5 * inv_var)  # (2**H,)
+    const = 0.5 * float(np.sum(np.log(var)) + X.shape[1] * _LOG_2PI)
+    return (X * inv_var) @ A.T - x2[:, None] - m2 - const
+
+
+def _first_free_energy(X, layer, var):
+    """Free energy of a one-layer model: Bernoulli or Gaussian visibles."""
+    if var is None:
+        return free_energy(X, *layer)
+    return gaussian_free_energy(X, *layer, var)
 
 
 def _exact_log_marginal_upper(layers):
@@ -162,14 +211,14 @@ def _exact_log_marginal_upper(layers):
     return states, logsumexp(_log_p_given_states(states, below, W, b) + upper, 1)
 
 
-def _exact_log_marginal_chunk(X, layers, states, upper):
+def _exact_log_marginal_chunk(X, layers, states, upper, var=None):
     if len(layers) == 1:
-        return -free_energy(X, *layers[0])
+        return -_first_free_energy(X, layers[0], var)
     W, b, _ = layers[0]
-    return logsumexp(_log_p_given_states(X, states, W, b) + upper, axis=1)
+    return logsumexp(_log_p_given_states(X, states, W, b, var) + upper, axis=1)
 
 
-def dbn_log_marginal_exact(X, layers, *, n_jobs=None):
+def dbn_log_marginal_exact(X, layers, *, var=None, n_jobs=None):
     """Exact unnormalised log-probability -F(x) of a DBN by enumeration.
 
     log p(x) = -F(x) - log Z_top, where
@@ -182,6 +231,9 @@ def dbn_log_marginal_exact(X, layers, *, n_jobs=None):
     ----------
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
     layers : list of (W, b, c)
+    var : ndarray of shape (n_features,) or None, default=None
+        Variances of Gaussian visible units (a Gaussian-Bernoulli first
+        layer); None for Bernoulli visibles.
     n_jobs : int, default=None
         Joblib workers over chunks of rows; the result does not depend on it.
 
@@ -197,6 +249,7 @@ def dbn_log_marginal_exact(X, layers, *, n_jobs=None):
             f"layers of {too_big} units. Use score_samples (a lower bound) instead."
         )
     layers = [tuple(np.asarray(a, dtype=np.float64) for a in layer) for layer in layers]
+    var = None if var is None else np.asarray(var, dtype=np.float64)
     states = upper = None
     if len(layers) > 1:
         states, upper = _exact_log_marginal_upper(layers)
@@ -206,7 +259,7 @@ def dbn_log_marginal_exact(X, layers, *, n_jobs=None):
         X,
         width,
         np.float64,
-        (layers, states, upper),
+        (layers, states, upper, var),
         n_jobs,
     )
 
@@ -246,47 +299,63 @@ def _bound_exact_upper(layers):
     )
 
 
-def _bound_exact_chunk(X, layers, states, upper):
+def _bound_exact_chunk(X, layers, states, upper, var=None):
     """Exact E_Q[log p*(X, h) - log Q(h | X)] by enumerating h1 (float64).
 
     ``upper`` is the exact bound on log p*(h1) of the layers above for every
-    state h1 in ``states`` (the recursion of the bound).
+    state h1 in ``states`` (the recursion of the bound); ``var`` the
+    variances of Gaussian visibles of the first layer, or None.
     """
     if len(layers) == 1:
-        return -free_energy(X, *layers[0])
+        return -_first_free_energy(X, layers[0], var)
     W, b, c = layers[0]
-    x = hidden_activation(X, W, c)  # (n, H)
+    x = _first_activation(X, W, c, var)  # (n, H)
     log_q = log_sigmoid(x) @ states.T + log_sigmoid(-x) @ (1.0 - states).T
-    log_cond = _log_p_given_states(X, states, W, b)  # (n, 2**H)
+    log_cond = _log_p_given_states(X, states, W, b, var)  # (n, 2**H)
     return np.sum(np.exp(log_q) * (log_cond + upper), axis=1) + _bernoulli_entropy(x)
 
 
-def _bound_sampled(X, layers, uniforms):
+def _log_p_gaussian_given_mean(V, M, var):
+    """log N(v; m, diag(var)) for V (m, 1, D) and means M (m, S, D)."""
+    d = V - M
+    d *= d
+    const = 0.5 * float(np.sum(np.log(var)) + V.shape[-1] * _LOG_2PI)
+    return -(d @ (0.5 / var).astype(d.dtype)) - const
+
+
+def _bound_sampled(X, layers, uniforms, var=None):
     """Monte Carlo E_Q[...] with the common random numbers ``uniforms``.
 
     ``uniforms[k]`` (S, H_{k+1}) drives the draw of hidden layer k+1 in every
     row alike, so a row's estimate does not depend on the other rows.
     Entropies are conditioned on the sampled parent (Rao-Blackwellised).
+    ``var``: variances of Gaussian visibles of the first layer, or None.
     """
     m = X.shape[0]
     S = uniforms[0].shape[0]
     total = np.zeros((m, S))
     parent = X[:, None, :]  # (m, 1 or S, n_units)
-    for (W, b, c), U in zip(layers[:-1], uniforms, strict=True):
-        x = hidden_activation(parent.reshape(-1, W.shape[1]), W, c)
+    for k, ((W, b, c), U) in enumerate(zip(layers[:-1], uniforms, strict=True)):
+        gaussian = k == 0 and var is not None
+        x = _first_activation(
+            parent.reshape(-1, W.shape[1]), W, c, var if gaussian else None
+        )
         x = x.reshape(m, -1, W.shape[0])
         total += _bernoulli_entropy(x).astype(np.float64)  # (m, 1 or S)
         q = np.exp(log_sigmoid(x))
         h = (U < q).astype(W.dtype)  # (m, S, H)
         A = h @ W + b  # (m, S, D)
-        total += _log_p_visible_given_hidden(parent, A).astype(np.float64)
+        if gaussian:
+            total += _log_p_gaussian_given_mean(parent, A, var).astype(np.float64)
+        else:
+            total += _log_p_visible_given_hidden(parent, A).astype(np.float64)
         parent = h
     top = layers[-1]
     total -= free_energy(parent.reshape(m * S, -1), *top).reshape(m, S)
     return total.mean(axis=1)
 
 
-def dbn_lower_bound(X, layers, log_z, *, uniforms=None, n_jobs=None):
+def dbn_lower_bound(X, layers, log_z, *, uniforms=None, var=None, n_jobs=None):
     """Variational lower bound on log p(x) of a DBN (MATH.md), per row.
 
     log p(x) >= E_Q[log p(x | h1) + ... + log p(h_{L-2} | h_{L-1})
@@ -312,6 +381,10 @@ def dbn_lower_bound(X, layers, log_z, *, uniforms=None, n_jobs=None):
         the top: the same S Monte Carlo draws from Q are used for every row
         (common random numbers), so the result of a row does not depend on the
         other rows.
+    var : ndarray of shape (n_features,) or None, default=None
+        Variances of Gaussian visible units (a Gaussian-Bernoulli first
+        layer, whose log p(x | h1) is then a Gaussian log-density); None for
+        Bernoulli visibles.
     n_jobs : int, default=None
         Joblib workers over chunks of rows; the result does not depend on it.
 
@@ -321,16 +394,17 @@ def dbn_lower_bound(X, layers, log_z, *, uniforms=None, n_jobs=None):
     """
     if uniforms is None:
         layers = [tuple(np.asarray(a, np.float64) for a in layer) for layer in layers]
+        var = None if var is None else np.asarray(var, dtype=np.float64)
         states = upper = None
         if len(layers) > 1:
             states, upper = _bound_exact_upper(layers)
         width = 1 if states is None else len(states)
-        fn, args, dtype = _bound_exact_chunk, (layers, states, upper), np.float64
+        fn, args, dtype = _bound_exact_chunk, (layers, states, upper, var), np.float64
     else:
         width = uniforms[0].shape[0] * max(
             W.shape[0] + W.shape[1] for W, _, _ in layers
         )
-        fn, args, dtype = _bound_sampled, (layers, uniforms), layers[0][0].dtype
+        fn, args, dtype = _bound_sampled, (layers, uniforms, var), layers[0][0].dtype
     return _map_row_chunks(fn, X, width, dtype, args, n_jobs) - log_z
 
 
@@ -344,12 +418,18 @@ class DBNChain:
     generator of the last Gibbs step, which ``step_`` keeps in the state, so
     the samples depend on the seed and the number of chains only. With
     ``gibbs=False`` the steps only record the generator (used for
-    ``n_steps=0``). With one layer this is exactly :class:`RBMChain`.
+    ``n_steps=0``). With one layer this is exactly :class:`RBMChain`, or
+    :class:`GaussianRBMChain` when ``var`` (the variances of Gaussian
+    visible units) is given.
     """
 
-    def __init__(self, top, lower, *, gibbs=True):
-        self.top = RBMChain(*top)
+    def __init__(self, top, lower, *, gibbs=True, var=None):
+        if var is not None and not lower:
+            self.top = GaussianRBMChain(*top, np.asarray(var, dtype=top[0].dtype))
+        else:
+            self.top = RBMChain(*top)
         self.lower = lower
+        self.var = var
         self.gibbs = gibbs
         self.dtype = self.top.dtype
 
@@ -368,11 +448,23 @@ class DBNChain:
         if not self.lower:
             return self.top.visible(state, probabilities)
         return down_pass(
-            state["v"], self.lower, state["rng"], probabilities=probabilities
+            state["v"],
+            self.lower,
+            state["rng"],
+            probabilities=probabilities,
+            var=self.var,
         )
 
 
 # --------------------------------------------------------------- estimators
+def _layer_up(data, rbm):
+    """p(h = 1 | data) of a fitted layer: the next layer's training data."""
+    if isinstance(rbm, GaussianBernoulliRBM):
+        W, _, c, var = rbm._params()
+        return sigmoid_(_first_activation(data, W, c, var))
+    return mean_hiddens(data, rbm.components_, rbm.intercept_hidden_)
+
+
 def _check_hidden_layer_sizes(sizes):
     if isinstance(sizes, Integral) and not isinstance(sizes, bool):
         sizes = [sizes]
@@ -388,8 +480,19 @@ def _check_hidden_layer_sizes(sizes):
     return [int(s) for s in sizes]
 
 
+def _layer_class(estimator, k):
+    """The RBM class of layer ``k``: Gaussian-Bernoulli for a first layer on
+    real-valued data (``visible_units="gaussian"``), else Bernoulli."""
+    gaussian = k == 0 and getattr(estimator, "visible_units", "bernoulli") == "gaussian"
+    return GaussianBernoulliRBM if gaussian else BernoulliRBM
+
+
 def _layer_settings(estimator, n_layers):
-    """The BernoulliRBM settings of each layer, validated, as a list of dicts."""
+    """The RBM settings of each layer, validated, as a list of dicts.
+
+    A Gaussian first layer takes the settings it has (it has no
+    ``visible_bias_init``: its visible means always start at the data mean).
+    """
     name = type(estimator).__name__
     out = [{} for _ in range(n_layers)]
     for key in RBM_SETTINGS:
@@ -404,8 +507,11 @@ def _layer_settings(estimator, n_layers):
                     f"({n_layers}), got {len(values)} values: {value!r}."
                 )
         for k, v in enumerate(values):
+            constraints = _layer_class(estimator, k)._parameter_constraints
+            if key not in constraints:
+                continue
             validate_parameter_constraints(
-                {key: BernoulliRBM._parameter_constraints[key]},
+                {key: constraints[key]},
                 {key: v},
                 caller_name=f"{name} (layer {k})",
             )
@@ -421,17 +527,18 @@ def _layer_settings(estimator, n_layers):
             f"({n_layers}), got {extra!r}."
         )
     own = set(RBM_SETTINGS) | {"n_components", "verbose", "random_state"}
-    allowed = set(BernoulliRBM._parameter_constraints) - own
     for k, kw in enumerate(extra):
+        cls = _layer_class(estimator, k)
+        allowed = set(cls._parameter_constraints) - own
         bad = sorted(set(kw) - allowed)
         if bad:
             raise ValueError(
-                f"rbm_params (layer {k}) has keys {bad} that are not BernoulliRBM "
-                f"parameters or are set by {name}'s own parameters; allowed: "
-                f"{sorted(allowed)}."
+                f"rbm_params (layer {k}) has keys {bad} that are not "
+                f"{cls.__name__} parameters or are set by {name}'s own "
+                f"parameters; allowed: {sorted(allowed)}."
             )
         validate_parameter_constraints(
-            {key: BernoulliRBM._parameter_constraints[key] for key in kw},
+            {key: cls._parameter_constraints[key] for key in kw},
             kw,
             caller_name=f"{name} (layer {k}, rbm_params)",
         )
@@ -462,17 +569,29 @@ class DBN(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     """Deep belief network: a stack of Bernoulli RBMs trained greedily.
 
     Layer ``k`` is a :class:`skebm.BernoulliRBM` trained on the hidden
-    probabilities of layer ``k - 1`` (Hinton, Osindero & Teh 2006). The
-    fitted layers are public in ``rbms_``, so everything an RBM offers works
-    on a layer. As a transformer the DBN maps data to the probabilities of
-    its top hidden layer; as a generative model it samples by a Gibbs chain
-    in the top RBM followed by one top-down pass, and scores data by a
-    variational lower bound on log p(x).
+    probabilities of layer ``k - 1`` (Hinton, Osindero & Teh 2006); with
+    ``visible_units="gaussian"`` the first layer is a
+    :class:`skebm.GaussianBernoulliRBM`, for real-valued (standardized) data.
+    The fitted layers are public in ``rbms_``, so everything an RBM offers
+    works on a layer. As a transformer the DBN maps data to the
+    probabilities of its top hidden layer; as a generative model it samples
+    by a Gibbs chain in the top RBM followed by one top-down pass, and
+    scores data by a variational lower bound on log p(x).
 
     Parameters
     ----------
     hidden_layer_sizes : array-like of int, or int, default=(256, 256)
         Units in each hidden layer, bottom first (an int is one layer).
+    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+        "bernoulli": data in [0, 1] (probabilities of binary units);
+        "gaussian": any real data, modelled by a Gaussian-Bernoulli first
+        layer with learned (or fixed, via ``rbm_params``) variances. Then
+        ``score_samples``, ``free_energy`` and ``log_likelihood`` are
+        log-densities in nats and ``sample`` draws real vectors (with
+        ``probabilities=True``, the means of p(x | h1)). Standardize the
+        data first, and give the first layer a smaller step, e.g.
+        ``learning_rate=[0.01, 0.1]``: gradients of real-valued units scale
+        with 1 / variance.
     learning_rate, batch_size, n_iter, method, n_gibbs_steps, n_chains, \
 momentum, weight_decay, learning_rate_schedule, visible_bias_init : \
 scalar or sequence of length n_layers
@@ -480,11 +599,14 @@ scalar or sequence of length n_layers
         defaults: 0.1, 10, 10, "pcd", 1, None, 0.0, 0.0, "constant",
         "zeros"). A single value applies to every layer; a list or tuple
         gives one value per layer, bottom first, e.g. ``n_iter=[20, 10]``.
+        A Gaussian first layer ignores ``visible_bias_init`` (its visible
+        means start at the data mean).
     rbm_params : dict or list of dict, default=None
         Any other :class:`skebm.BernoulliRBM` parameter (e.g. ``centering``,
         ``sparsity_target``, ``sparsity_cost``, ``early_stopping``,
         ``n_temperatures``): one dict for every layer, or a list of one dict
-        per layer.
+        per layer (a Gaussian first layer takes
+        :class:`skebm.GaussianBernoulliRBM` parameters, e.g. ``variance``).
     verbose : int, default=0
         If > 0, one line per fitted layer, and the layers' own per-epoch
         lines.
@@ -512,7 +634,8 @@ scalar or sequence of length n_layers
     Attributes
     ----------
     rbms_ : list of BernoulliRBM
-        The fitted layers, bottom first.
+        The fitted layers, bottom first (the first a GaussianBernoulliRBM
+        with ``visible_units="gaussian"``).
     n_layers_ : int
         Number of hidden layers.
     n_iter_, t_, history_
@@ -565,6 +688,7 @@ scalar or sequence of length n_layers
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
+        "visible_units": [StrOptions({"bernoulli", "gaussian"})],
         **_RBM_SETTING_CONSTRAINTS,
         "rbm_params": [dict, list, None],
         "verbose": ["verbose"],
@@ -578,6 +702,7 @@ scalar or sequence of length n_layers
         self,
         hidden_layer_sizes=(256, 256),
         *,
+        visible_units="bernoulli",
         learning_rate=0.1,
         batch_size=10,
         n_iter=10,
@@ -596,6 +721,7 @@ scalar or sequence of length n_layers
         log_partition_params=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_units = visible_units
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -621,8 +747,9 @@ scalar or sequence of length n_layers
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, values in [0, 1] (treated as probabilities).
-            Sparse data is used as sparse by the first layer.
+            Training data, values in [0, 1] (treated as probabilities), or
+            any real values with ``visible_units="gaussian"``. Sparse data is
+            used as sparse by the first layer.
         y : Ignored
 
         Returns
@@ -638,12 +765,11 @@ scalar or sequence of length n_layers
         data = X
         for k, (size, kw, seed) in enumerate(zip(sizes, settings, seeds, strict=True)):
             t0 = time.time()
-            rbm = BernoulliRBM(size, verbose=self.verbose, random_state=seed, **kw).fit(
-                data
-            )
+            cls = _layer_class(self, k)
+            rbm = cls(size, verbose=self.verbose, random_state=seed, **kw).fit(data)
             self.rbms_.append(rbm)
             if k < len(sizes) - 1:
-                data = mean_hiddens(data, rbm.components_, rbm.intercept_hidden_)
+                data = _layer_up(data, rbm)
             if self.verbose:
                 print(
                     f"[{type(self).__name__}] Layer {k + 1}/{len(sizes)} "
@@ -683,8 +809,10 @@ scalar or sequence of length n_layers
             settings = _layer_settings(self, len(sizes))
             seeds, self._bound_seed = _layer_seeds(self.random_state, len(sizes))
             self.rbms_ = [
-                BernoulliRBM(size, verbose=0, random_state=seed, **kw)
-                for size, kw, seed in zip(sizes, settings, seeds, strict=True)
+                _layer_class(self, k)(size, verbose=0, random_state=seed, **kw)
+                for k, (size, kw, seed) in enumerate(
+                    zip(sizes, settings, seeds, strict=True)
+                )
             ]
             self.n_layers_ = len(sizes)
             self._n_features_out = sizes[-1]
@@ -692,11 +820,43 @@ scalar or sequence of length n_layers
         for k, rbm in enumerate(self.rbms_):
             rbm.partial_fit(data)
             if k < len(self.rbms_) - 1:
-                data = mean_hiddens(data, rbm.components_, rbm.intercept_hidden_)
+                data = _layer_up(data, rbm)
         return self
 
+    def _gaussian(self):
+        return self.visible_units == "gaussian"
+
     def _validate_train_X(self, X, reset):
-        return validate_unit_interval_X(self, X, reset=reset)
+        if not self._gaussian():
+            return validate_unit_interval_X(self, X, reset=reset)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc", "coo", "lil", "bsr", "dia"),
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            ensure_min_samples=2 if reset else 1,
+        )
+        return X.tocsr() if sp.issparse(X) else X
+
+    def _check_visible_values(self, X, name):
+        # Gaussian visibles take any finite value (validate_data refused
+        # NaN and inf); Bernoulli ones probabilities.
+        if not self._visible_var_is_gaussian():
+            check_unit_interval(X, name, self)
+
+    def _visible_var_is_gaussian(self):
+        rbms = getattr(self, "rbms_", None)
+        if rbms:
+            return isinstance(rbms[0], GaussianBernoulliRBM)
+        return self._gaussian()
+
+    def _visible_var(self):
+        """Variances of the Gaussian visible units (None for Bernoulli)."""
+        first = self.rbms_[0]
+        if not isinstance(first, GaussianBernoulliRBM):
+            return None
+        return first.variances_.astype(first.components_.dtype)
 
     # progress, summed over the layers' RBMs (each has its own)
     @property
@@ -757,7 +917,7 @@ scalar or sequence of length n_layers
             features.
         """
         X = self._validate_eval_X(X)
-        return up_pass(X, self._layers())
+        return up_pass(X, self._layers(), var=self._visible_var())
 
     # ----------------------------------------------------------- generation
     def sample(
@@ -814,8 +974,9 @@ default=None
         dtype = layers[0][0].dtype
         if init is not None:
             init = self._validate_eval_X(init)
-            check_unit_interval(init, "init", self)
-            init = init if len(layers) == 1 else up_pass(init, layers[:-1])[-1]
+            self._check_visible_values(init, "init")
+            if len(layers) > 1:
+                init = up_pass(init, layers[:-1], var=self._visible_var())[-1]
             if sp.issparse(init):
                 init = init.toarray()
             init = np.asarray(init, dtype=dtype)
@@ -823,7 +984,9 @@ default=None
         if thin is not None and n_steps // thin == 0:
             return np.empty((n_samples, 0, self.n_features_in_), dtype=dtype)
         # n_steps=0: one step that only hands its generator to the down-pass.
-        model = DBNChain(layers[-1], layers[:-1], gibbs=n_steps > 0)
+        model = DBNChain(
+            layers[-1], layers[:-1], gibbs=n_steps > 0, var=self._visible_var()
+        )
         return run_chains(
             model,
             int(n_samples),
@@ -889,7 +1052,7 @@ default=None
         bound : ndarray of shape (n_samples,)
         """
         X = self._validate_eval_X(X)
-        check_unit_interval(X, "X", self)
+        self._check_visible_values(X, "X")
         layers = self._layers()
         log_z = self._bound_log_z()
         uniforms = None
@@ -899,10 +1062,19 @@ default=None
             uniforms = [
                 rng.random((S, W.shape[0])).astype(W.dtype) for W, _, _ in layers[:-1]
             ]
-        return dbn_lower_bound(X, layers, log_z, uniforms=uniforms, n_jobs=self.n_jobs)
+        return dbn_lower_bound(
+            X,
+            layers,
+            log_z,
+            uniforms=uniforms,
+            var=self._visible_var(),
+            n_jobs=self.n_jobs,
+        )
 
     def _free_energy_validated(self, X):
-        return -dbn_log_marginal_exact(X, self._layers(), n_jobs=self.n_jobs)
+        return -dbn_log_marginal_exact(
+            X, self._layers(), var=self._visible_var(), n_jobs=self.n_jobs
+        )
 
     def free_energy(self, X):
         """Exact free energy F(x) of the DBN, with p(x) = exp(-F(x)) / Z_top.
@@ -972,6 +1144,11 @@ class DBNClassifier(ClassifierMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : array-like of int, or int, default=(256, 256)
         Units in each hidden layer, bottom first.
+    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+        As in :class:`skebm.DBN`: "gaussian" pretrains a Gaussian-Bernoulli
+        first layer on real-valued (standardized) data; the fine-tuned
+        network's first layer then starts from ``components_ / variances_``,
+        so that it still computes the up-pass exactly.
     learning_rate, batch_size, n_iter, method, n_gibbs_steps, n_chains, \
 momentum, weight_decay, learning_rate_schedule, visible_bias_init : \
 scalar or sequence of length n_layers
@@ -1073,6 +1250,7 @@ scalar or sequence of length n_layers
         self,
         hidden_layer_sizes=(256, 256),
         *,
+        visible_units="bernoulli",
         learning_rate=0.1,
         batch_size=10,
         n_iter=10,
@@ -1095,6 +1273,7 @@ scalar or sequence of length n_layers
         random_state=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_units = visible_units
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -1190,6 +1369,7 @@ scalar or sequence of length n_layers
         )
         self.dbn_ = DBN(
             sizes,
+            visible_units=self.visible_units,
             **{k: getattr(self, k) for k in RBM_SETTINGS},
             rbm_params=self.rbm_params,
             verbose=self.verbose,
@@ -1211,6 +1391,11 @@ scalar or sequence of length n_layers
         mlp.pretrained = [
             (r.components_.T, r.intercept_hidden_) for r in self.dbn_.rbms_
         ]
+        var = self.dbn_._visible_var()
+        if var is not None:
+            # p(h1 | x) = sigmoid(c + W (x / var)): fold 1 / var into the weights
+            W = self.dbn_.rbms_[0].components_
+            mlp.pretrained[0] = ((W / var).T, mlp.pretrained[0][1])
         return mlp
 
     @staticmethod
@@ -1242,7 +1427,8 @@ scalar or sequence of length n_layers
             reset=reset,
         )
         check_classification_targets(y)
-        check_unit_interval(X, "X", self)
+        if self.visible_units != "gaussian":
+            check_unit_interval(X, "X", self)
         return X, y
 
     def _validate_eval_X(self, X):

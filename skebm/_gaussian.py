@@ -329,16 +329,23 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         As for :class:`BernoulliRBM`.
     variance : {"learned", "fixed"}, default="learned"
         "learned": the log-variances are trained with the other parameters
-        and kept at or above ``variance_floor_``; "fixed": the variances stay
+        and kept between ``variance_floor_`` and ``variance_ceiling_``;
+        "fixed": the variances stay
         at their initial value, the training data's variance of each feature
         (1 on standardized data: the classic recipe of unit variances).
     min_variance : float, default=0.01
         Floor of each learned variance as a fraction of the feature's
         variance in the data of the first fit (``variance_floor_``), so that
-        a variance cannot collapse onto a training point. A feature that is
-        constant in that data takes the mean variance of the other features
-        (1 if every feature is constant) as its scale; its variance then
-        shrinks to the floor, a finite, documented density.
+        a variance cannot collapse onto a training point; its inverse bounds
+        it from above (``variance_ceiling_`` = scale / ``min_variance``), so
+        that a variance cannot run away either (a feature with a few rare
+        values, e.g. a nearly constant pixel in a small training set, can
+        otherwise drive its variance and the weights to overflow). A feature that is
+        constant in that data (variance at most machine epsilon times the
+        largest feature variance, i.e. constant up to rounding) takes the
+        mean variance of the other features (1 if every feature is constant)
+        as its scale; its variance then shrinks to the floor, a finite,
+        documented density.
     average : bool or int, default=False
         Polyak averaging of the parameters: True averages every iterate of
         ``fit`` and ``partial_fit``, an int starts after that many training
@@ -381,6 +388,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         The visible variances s = ``exp(log_variances_)``.
     variance_floor_ : ndarray of shape (n_features,)
         The smallest variance each feature may learn.
+    variance_ceiling_ : ndarray of shape (n_features,)
+        The largest variance each feature may learn.
     h_samples_ : ndarray of shape (n_chains, n_components)
         Hidden states of the persistent chains.
     n_iter_ : int
@@ -545,9 +554,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         dtype = X.dtype
         mean, var = _column_moments(X)
         scale = var.copy()
-        positive = scale > 0
+        # A feature is constant when its variance is at rounding level next
+        # to the largest one (e.g. 1e-33 from StandardScaler on a constant
+        # column); its variance would otherwise floor at 1e-35 and the
+        # gradients, which scale with 1 / variance, overflow.
+        positive = scale > np.finfo(dtype).eps * scale.max()
         scale[~positive] = scale[positive].mean() if positive.any() else 1.0
         self.variance_floor_ = (self.min_variance * scale).astype(dtype)
+        self.variance_ceiling_ = (scale / self.min_variance).astype(dtype)
         # float64 draws for both dtypes: float32 and float64 fits share a stream.
         self.components_ = np.asarray(
             rng.normal(0, 0.01, (self.n_components, D)), dtype=dtype
@@ -759,9 +773,15 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             decayed=[True, False, False, False],
         )
         if self.variance == "learned":
-            np.maximum(z, np.log(self.variance_floor_), out=z)
+            np.clip(z, np.log(self.variance_floor_), self._log_ceiling(), out=z)
         if self._average is not None:
             self._average.update(self._trained(), v_pos.shape[0])
+
+    def _log_ceiling(self):
+        ceiling = getattr(self, "variance_ceiling_", None)
+        if ceiling is None:  # fitted before the ceiling existed
+            return np.full_like(self.log_variances_, np.inf)
+        return np.log(ceiling)
 
     def _gibbs_chain(self, h, W, b, c, inv_var, std, rng):
         """``n_gibbs_steps`` sweeps from hidden states ``h``: the last visible
