@@ -247,3 +247,29 @@ def test_every_public_estimator_is_checked():
 def test_expected_failures_are_only_the_domain(name):
     assert set(EXPECTED_FAILURES[name].values()) <= {_DOMAIN}
     assert np.all([n.startswith("check_") for n in EXPECTED_FAILURES[name]])
+
+
+# ------------------------ Gaussian first layers take any real data: no xfails
+@parametrize_with_checks(
+    [
+        skebm.DBN(
+            hidden_layer_sizes=(4, 3),
+            visible_units="gaussian",
+            learning_rate=[0.01, 0.1],
+            n_iter=2,
+            random_state=0,
+        ),
+        skebm.DBNClassifier(
+            hidden_layer_sizes=(8,),
+            visible_units="gaussian",
+            learning_rate=0.01,
+            n_iter=2,
+            learning_rate_init=0.05,
+            max_iter=1000,
+            fine_tune_params={"tol": 1e-3},
+            random_state=0,
+        ),
+    ]
+)
+def test_sklearn_compatible_gaussian_stack(estimator, check):
+    check(estimator)
