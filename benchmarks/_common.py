@@ -45,3 +45,16 @@ def table(rows, header):
             + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False))
             + " |"
         )
+
+
+def special_blas_threads(n):
+    """Context manager limiting BLAS to ``n`` threads (None: no limit).
+
+    Only for rows labelled as a special setting beside the default row: the
+    default row of every benchmark runs skebm as users call it, with no
+    thread limit around the call (tests/test_benchmarks_public.py checks that
+    ``threadpool_limits`` appears nowhere else).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(n)

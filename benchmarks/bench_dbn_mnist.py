@@ -53,10 +53,9 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
-from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import table  # noqa: E402
+from _common import special_blas_threads, table  # noqa: E402
 from mnist_data import load_mnist  # noqa: E402
 
 from skebm import DBNClassifier  # noqa: E402
@@ -153,7 +152,7 @@ def main():
 
     if args.blas_threads:
         print(f"special setting: threadpool_limits({args.blas_threads})", flush=True)
-    with threadpool_limits(args.blas_threads or None):
+    with special_blas_threads(args.blas_threads or None):
         if "lr" not in skip:
             model, s = timed(lambda: LogisticRegression(max_iter=1000).fit(X_tr, y_tr))
             report("LogisticRegression (pixels)", model, s)

@@ -45,7 +45,7 @@ import time
 
 import numpy as np
 
-from skebm._hopfield import HopfieldNetwork
+from skebm import HopfieldNetwork
 
 RULES = ("hebbian", "storkey", "pseudo_inverse")
 

@@ -32,10 +32,15 @@ import time
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.neural_network import BernoulliRBM as SkRBM
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import alternate, synthetic_binary, table  # noqa: E402
+from _common import (  # noqa: E402
+    alternate,
+    special_blas_threads,
+    synthetic_binary,
+    table,
+)
 
 from skebm import BernoulliRBM  # noqa: E402
 
@@ -77,7 +82,7 @@ def fastest_bare(X, H, B, dtype, repeats):
     """Median seconds of the bare products, the faster of one and two threads."""
     best = None
     for threads in (1, 2):
-        with threadpool_limits(threads):
+        with special_blas_threads(threads):
             t = alternate({"bare": bare_products_epoch(X, H, B, dtype)}, repeats)
         if best is None or t["bare"] < best[0]:
             best = (t["bare"], threads)

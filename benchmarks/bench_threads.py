@@ -26,10 +26,14 @@ import sys
 
 import numpy as np
 from sklearn.datasets import load_digits
-from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import alternate, synthetic_binary, table  # noqa: E402
+from _common import (  # noqa: E402
+    alternate,
+    special_blas_threads,
+    synthetic_binary,
+    table,
+)
 
 import skebm  # noqa: E402
 from skebm import DBM, DBN, BernoulliRBM, BoltzmannMachine  # noqa: E402
@@ -40,10 +44,10 @@ def setting(name):
     if name == "default":
         yield
     elif name == "1 thread":
-        with threadpool_limits(1):
+        with special_blas_threads(1):
             yield
     else:
-        with skebm.config_context(blas_threads="inherit"), threadpool_limits(2):
+        with skebm.config_context(blas_threads="inherit"), special_blas_threads(2):
             yield
 
 

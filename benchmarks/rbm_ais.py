@@ -3,7 +3,7 @@
 ``--reverse``, reverse AIS (which errs the other way: its log Z tends to be
 too high, so the two bracket the truth):
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/rbm_ais.py /tmp/runs/D.pkl \
+    python benchmarks/rbm_ais.py /tmp/runs/D.pkl \
         --betas 50000 --runs 100 --reverse
 """
 

@@ -31,8 +31,8 @@ from ._base import (
     print_epoch,
     validate_unit_interval_X,
 )
+from ._cd import GradientWorkspace
 from ._gibbs import (
-    GradientWorkspace,
     bernoulli_draw,
     sample_bernoulli_,
     sigmoid_,

@@ -13,11 +13,10 @@ from ._base import (
     print_epoch,
     validate_unit_interval_X,
 )
+from ._cd import GradientWorkspace, cd_statistics_
 from ._gibbs import (
-    GradientWorkspace,
     augmented_parameters,
     bernoulli_draw,
-    cd_statistics_,
     center_statistics_,
     mean_hiddens,
     mean_visibles,

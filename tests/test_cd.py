@@ -1,0 +1,87 @@
+"""The CD/PCD/PT/FPCD orchestrator of skebm._cd: its paths agree."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from skebm._cd import GradientWorkspace, cd_statistics_
+from skebm._gibbs import augmented_parameters
+
+
+def _problem(dtype=np.float64, B=6, m=3, H=5, D=7):
+    rng = np.random.default_rng(0)
+    theta = augmented_parameters(
+        rng.normal(0, 0.3, (H, D)).astype(dtype),
+        rng.normal(0, 0.3, D).astype(dtype),
+        rng.normal(0, 0.3, H).astype(dtype),
+    )
+    V = (rng.random((B, D)) < 0.4).astype(dtype)
+    h_chain = (rng.random((m, H)) < 0.5).astype(dtype)
+    return theta, V, h_chain
+
+
+def _copy(out):
+    return [None if x is None else np.array(x, copy=True) for x in out]
+
+
+@pytest.mark.parametrize("n_steps", [1, 3])
+def test_fpcd_with_equal_chain_weights_is_pcd(n_steps):
+    # theta_chain takes the unfused path (positive phase first): same draws,
+    # same statistics up to rounding of the product grouping
+    theta, V, h_chain = _problem()
+    kw = dict(h_chain=h_chain, n_steps=n_steps, need_h_mean=True)
+    fused = _copy(
+        cd_statistics_(GradientWorkspace(), theta, V, np.random.default_rng(1), **kw)
+    )
+    unfused = _copy(
+        cd_statistics_(
+            GradientWorkspace(),
+            theta,
+            V,
+            np.random.default_rng(1),
+            theta_chain=theta.copy(),
+            **kw,
+        )
+    )
+    assert_array_equal(fused[2], unfused[2])  # same chain states
+    for a, b in zip(fused, unfused, strict=True):
+        assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["cd", "pcd", "pt"])
+def test_sparse_minibatch_matches_dense(mode):
+    theta, V, h_chain = _problem()
+    kw = {"pcd": dict(h_chain=h_chain), "pt": dict(v_chain=V[:3]), "cd": {}}[mode]
+    outs = [
+        _copy(
+            cd_statistics_(
+                GradientWorkspace(),
+                theta,
+                X,
+                np.random.default_rng(2),
+                theta_chain=theta.copy(),  # both unfused: same draw order
+                **kw,
+            )
+        )
+        for X in (V, sp.csr_matrix(V))
+    ]
+    for a, b in zip(*outs, strict=True):
+        if a is None:
+            assert b is None
+        else:
+            assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_pcd_accepts_its_own_h_next():
+    # the returned h_next is a workspace view: passing it back is not copied
+    theta, V, h_chain = _problem()
+    ws, rng = GradientWorkspace(), np.random.default_rng(3)
+    h_next = cd_statistics_(ws, theta, V, rng, h_chain=h_chain)[2]
+    again = _copy(cd_statistics_(ws, theta, V, rng, h_chain=h_next))
+    ws2, rng2 = GradientWorkspace(), np.random.default_rng(3)
+    h2 = np.array(cd_statistics_(ws2, theta, V, rng2, h_chain=h_chain)[2])
+    copied = _copy(cd_statistics_(ws2, theta, V, rng2, h_chain=h2))
+    for a, b in zip(again, copied, strict=True):
+        if a is not None:
+            assert_array_equal(a, b)
