@@ -221,8 +221,7 @@ def _bare_products(X, H, batch, rng):
 
 
 def speed():
-    from _common import alternate
-    from threadpoolctl import threadpool_limits  # only the labelled rows
+    from _common import alternate, special_blas_threads
 
     Xtr, _, _, _ = real_digits()
     rng = np.random.default_rng(0)
@@ -234,11 +233,11 @@ def speed():
         rbm = GaussianBernoulliRBM(H, n_iter=1, batch_size=batch, random_state=0)
 
         def one_thread(bare=bare):
-            with threadpool_limits(1):  # labelled: bare products, 1 thread
+            with special_blas_threads(1):  # labelled: bare products, 1 thread
                 bare()
 
         def two_threads(bare=bare):
-            with threadpool_limits(2):  # labelled: bare products, 2 threads
+            with special_blas_threads(2):  # labelled: bare products, 2 threads
                 bare()
 
         med = alternate(
