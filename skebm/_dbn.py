@@ -824,10 +824,16 @@ scalar or sequence of length n_layers
         return self
 
     def _gaussian(self):
+        # a fitted model keeps the unit type it was fitted with
+        rbms = getattr(self, "rbms_", None)
+        if rbms:
+            return isinstance(rbms[0], GaussianBernoulliRBM)
         return self.visible_units == "gaussian"
 
     def _validate_train_X(self, X, reset):
-        if not self._gaussian():
+        # a new fit follows the parameter, a continued one the fitted layers
+        gaussian = self.visible_units == "gaussian" if reset else self._gaussian()
+        if not gaussian:
             return validate_unit_interval_X(self, X, reset=reset)
         X = validate_data(
             self,
@@ -842,14 +848,8 @@ scalar or sequence of length n_layers
     def _check_visible_values(self, X, name):
         # Gaussian visibles take any finite value (validate_data refused
         # NaN and inf); Bernoulli ones probabilities.
-        if not self._visible_var_is_gaussian():
+        if not self._gaussian():
             check_unit_interval(X, name, self)
-
-    def _visible_var_is_gaussian(self):
-        rbms = getattr(self, "rbms_", None)
-        if rbms:
-            return isinstance(rbms[0], GaussianBernoulliRBM)
-        return self._gaussian()
 
     def _visible_var(self):
         """Variances of the Gaussian visible units (None for Bernoulli)."""
