@@ -6,14 +6,17 @@ hooks: ``_chain_model``, ``_annealing_path``, ``_log_partition_exact``,
 ``_exact_size`` and ``free_energy``.
 """
 
+import copy
+import functools
 import hashlib
 import time
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._partition import ais_betas, ais_summary, logmeanexp
@@ -21,6 +24,131 @@ from ._sampling import run_ais, run_chains, seed_sequence
 
 # Enumerate exactly up to this many units in the smaller layer ("auto").
 EXACT_MAX_UNITS = 24
+
+# No Boltzmann-machine gradient step is sensible beyond this rate (the
+# gradients are differences of probabilities): larger values are a typo or a
+# unit mistake, refused up front rather than left to overflow.
+MAX_LEARNING_RATE = 1e3
+LEARNING_RATE = Interval(Real, 0, MAX_LEARNING_RATE, closed="right")
+
+
+# ------------------------------------------------------ fitting safely
+def _snapshot(estimator):
+    """A deep copy of the estimator's state as a pickle would keep it."""
+    getstate = getattr(estimator, "__getstate__", None)
+    state = getstate() if getstate is not None else dict(estimator.__dict__)
+    state = {k: v for k, v in state.items() if k not in _VERSION_KEYS}
+    return copy.deepcopy(state)
+
+
+_VERSION_KEYS = ("_skebm_version", "_sklearn_version")
+
+
+def atomic_fit(method):
+    """Make a ``fit``/``partial_fit`` method all or nothing.
+
+    The estimator's state is copied before the call; if the call raises
+    anything (a rejected input, diverged training, ``KeyboardInterrupt``) the
+    copy is put back, so a previously fitted model is left exactly as it was
+    and a first fit leaves an unfitted estimator. ``partial_fit`` also
+    re-validates the parameters on every call (scikit-learn validates them on
+    the first call only, so a ``set_params`` in between would go unchecked).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if method.__name__ == "partial_fit":
+            self._validate_params()
+        saved = _snapshot(self)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
+
+
+def _float_arrays(value):
+    """The float arrays in a fitted attribute (an array, a list/tuple of
+    them, or fitted skebm sub-estimators)."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fc":
+            yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _float_arrays(item)
+    elif isinstance(value, SafeFitMixin):
+        for name in value._fitted_attributes:
+            yield from _float_arrays(getattr(value, name, None))
+
+
+def check_finite_state(estimator, learning_rate=None):
+    """Raise ``ValueError`` if a fitted parameter array (one of the
+    estimator's ``_fitted_attributes``) became NaN or infinite.
+
+    Called after updates, inside :func:`atomic_fit`, so the error leaves the
+    last finite model in place.
+    """
+    bad = [
+        name
+        for name in estimator._fitted_attributes
+        if any(
+            not np.isfinite(a).all()
+            for a in _float_arrays(getattr(estimator, name, None))
+        )
+    ]
+    if bad:
+        if learning_rate is None:
+            learning_rate = getattr(estimator, "learning_rate", None)
+        rate = "" if learning_rate is None else f" (learning_rate={learning_rate:g})"
+        raise ValueError(
+            f"{type(estimator).__name__}: training diverged: "
+            f"{', '.join(bad)} became NaN or infinite after update "
+            f"{getattr(estimator, 't_', '?')}. The learning rate{rate} is most "
+            "likely too large: lower it (or add weight_decay). The model is "
+            "left as it was before this call."
+        )
+
+
+def reject_bool_numbers(estimator):
+    """``InvalidParameterError`` for True/False given to a numeric parameter
+    (scikit-learn's ``Interval`` counts bools as integers)."""
+    params = estimator.get_params(deep=False)
+    for name, constraints in estimator._parameter_constraints.items():
+        value = params.get(name)
+        if not isinstance(value, (bool, np.bool_)):
+            continue
+        takes_bool = any(isinstance(c, str) and c == "boolean" for c in constraints)
+        if takes_bool or not any(isinstance(c, Interval) for c in constraints):
+            continue
+        raise InvalidParameterError(
+            f"The {name!r} parameter of {type(estimator).__name__} must be a "
+            f"number, not the boolean {value!r}."
+        )
+
+
+class SafeFitMixin:
+    """``__sklearn_is_fitted__`` from ``_fitted_attributes`` and parameter
+    validation that refuses booleans for numbers."""
+
+    _fitted_attributes = ()
+
+    def __sklearn_is_fitted__(self):
+        return bool(self._fitted_attributes) and all(
+            hasattr(self, name) for name in self._fitted_attributes
+        )
+
+    def _validate_params(self):
+        super()._validate_params()
+        reject_bool_numbers(self)
+        params = getattr(self, "log_partition_params", None)
+        if params:
+            try:
+                check_log_partition_args(**params)
+            except ValueError as e:
+                raise ValueError(f"log_partition_params: {e}") from None
 
 
 def check_unit_interval(X, name="X", estimator=None):
@@ -36,7 +164,8 @@ def check_unit_interval(X, name="X", estimator=None):
         raise ValueError(
             f"{who} models binary units: {name} must contain probabilities in "
             f"[0, 1], got values in [{lo:g}, {hi:g}]. Scale the data first, e.g. "
-            "with sklearn.preprocessing.MinMaxScaler."
+            "with sklearn.preprocessing.MinMaxScaler(clip=True) (clip=True "
+            "keeps new data scaled by the training range inside [0, 1])."
         )
 
 
@@ -70,14 +199,59 @@ def check_binary(X, name="X", estimator=None):
         raise ValueError(f"{who} needs binary data: {name} must contain only 0 and 1.")
 
 
-def check_sample_args(n_samples, n_steps=0, thin=None):
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def check_sample_args(n_samples, n_steps=0, thin=None, n_jobs=None):
     """Raise ``ValueError`` for nonsensical arguments of a ``sample`` method."""
-    if not isinstance(n_samples, Integral) or n_samples < 1:
+    if not _is_int(n_samples) or n_samples < 1:
         raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}")
-    if not isinstance(n_steps, Integral) or n_steps < 0:
+    if not _is_int(n_steps) or n_steps < 0:
         raise ValueError(f"n_steps must be an integer >= 0, got {n_steps!r}")
-    if thin is not None and (not isinstance(thin, Integral) or thin < 1):
+    if thin is not None and (not _is_int(thin) or thin < 1):
         raise ValueError(f"thin must be None or an integer >= 1, got {thin!r}")
+    if n_jobs is not None and (not _is_int(n_jobs) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be None or a nonzero integer, got {n_jobs!r}")
+
+
+_LOG_PARTITION_ARGS = (
+    "method",
+    "n_betas",
+    "n_runs",
+    "init",
+    "n_burn",
+    "n_jobs",
+    "random_state",
+)
+
+
+def check_log_partition_args(
+    method="auto", n_betas=None, n_runs=100, n_burn=1000, n_jobs=None, **others
+):
+    """Raise ``ValueError`` for a nonsensical argument of ``log_partition``
+    (also used on ``log_partition_params`` dicts, whose keys it checks)."""
+    unknown = sorted(set(others) - set(_LOG_PARTITION_ARGS))
+    if unknown:
+        raise ValueError(
+            f"Unknown log_partition argument(s) {unknown}; the arguments are "
+            f"{list(_LOG_PARTITION_ARGS)}."
+        )
+    valid = ("auto", "exact", "ais", "reverse_ais")
+    if not isinstance(method, str) or method not in valid:
+        raise ValueError(f"method must be one of {valid}, got {method!r}")
+    if n_betas is not None and np.ndim(n_betas) != 1:
+        if not _is_int(n_betas) or n_betas < 3:
+            raise ValueError(
+                "n_betas must be None, an integer >= 3 or a schedule (a 1-D "
+                f"array rising from 0 to 1), got {n_betas!r}"
+            )
+    if not _is_int(n_runs) or n_runs < 1:
+        raise ValueError(f"n_runs must be an integer >= 1, got {n_runs!r}")
+    if not _is_int(n_burn) or n_burn < 0:
+        raise ValueError(f"n_burn must be an integer >= 0, got {n_burn!r}")
+    if n_jobs is not None and (not _is_int(n_jobs) or n_jobs == 0):
+        raise ValueError(f"n_jobs must be None or a nonzero integer, got {n_jobs!r}")
 
 
 def params_digest(*arrays):
@@ -113,7 +287,7 @@ class SkebmVersionWarning(UserWarning):
     """A model pickled by one skebm version is loaded by another."""
 
 
-class BoltzmannBase(TransformerMixin, BaseEstimator):
+class BoltzmannBase(SafeFitMixin, TransformerMixin, BaseEstimator):
     """Base class of skebm's energy-based models.
 
     Subclasses provide ``free_energy(X)``, ``_chain_model()`` (see
@@ -124,7 +298,9 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
     def __getstate__(self):
         from . import __version__
 
-        state = super().__getstate__()
+        # a copy: object.__getstate__ returns the live __dict__ itself, and
+        # popping from that would drop the buffers of the model being pickled
+        state = dict(super().__getstate__())
         state.pop("_ws", None)  # work buffers are not model state
         state["_skebm_version"] = __version__
         return state
@@ -163,15 +339,26 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             if name != "self" and p.default is not inspect.Parameter.empty
         }
 
-    def _validate_eval_X(self, X, *, reset=False):
+    def _validate_eval_X(self, X, *, reset=False, check_values=True, name="X"):
+        """Validated rows of ``X`` for an evaluation method.
+
+        Values outside the visible units' domain (``_check_visible_values``)
+        are refused, so that no method returns a figure for data the model
+        cannot have produced (e.g. a log-probability above 0 for unscaled
+        binary data); ``check_values=False`` is for the one method that
+        scikit-learn's BernoulliRBM defines for any real input.
+        """
         check_is_fitted(self)
-        return validate_data(
+        X = validate_data(
             self,
             X,
             accept_sparse="csr",
             dtype=(np.float64, np.float32),
             reset=reset,
         )
+        if check_values:
+            self._check_visible_values(X, name)
+        return X
 
     def _check_visible_values(self, X, name):
         """Raise ``ValueError`` for visible values outside the units' domain
@@ -231,11 +418,10 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
             (n_samples, n_steps // thin, n_features) when ``thin`` is given.
         """
         check_is_fitted(self)
-        check_sample_args(n_samples, n_steps, thin)
+        check_sample_args(n_samples, n_steps, thin, n_jobs)
         model = self._chain_model()
         if init is not None:
-            init = self._validate_eval_X(init)
-            self._check_visible_values(init, "init")
+            init = self._validate_eval_X(init, name="init")
             if sp.issparse(init):
                 init = init.toarray()
             init = np.asarray(init, dtype=model.dtype)
@@ -313,13 +499,9 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
         the same deterministic settings are asked for.
         """
         check_is_fitted(self)
-        valid = ("auto", "exact", "ais", "reverse_ais")
-        if method not in valid:
-            raise ValueError(f"method must be one of {valid}, got {method!r}")
+        check_log_partition_args(method, n_betas, n_runs, n_burn, n_jobs)
         if method == "auto":
             method = "exact" if self._exact_size() <= EXACT_MAX_UNITS else "ais"
-        if not isinstance(n_runs, Integral) or n_runs < 1:
-            raise ValueError(f"n_runs must be an integer >= 1, got {n_runs!r}")
         settings = {"method": method}
         if method != "exact":
             if np.ndim(n_betas) == 1:  # a custom schedule: cache by its content
@@ -439,6 +621,7 @@ class BoltzmannBase(TransformerMixin, BaseEstimator):
         -------
         log_p : ndarray of shape (n_samples,), or dict when ``return_details``.
         """
+        check_log_partition_args(**log_partition_params)
         X = self._validate_eval_X(X)
         info = None if log_partition_params else self._cached_log_partition()
         if info is None:
