@@ -35,7 +35,8 @@ X_train, X_test, y_train, y_test = train_test_split(
 
 # %%
 # Features: 100 hidden units, PCD-1 with momentum; the pixels are scaled into
-# [0, 1] inside the pipeline (Bernoulli units reject anything else).
+# [0, 1] inside the pipeline (Bernoulli units reject anything else; clip=True
+# keeps test pixels brighter than any training pixel inside [0, 1]).
 rbm = BernoulliRBM(
     n_components=100,
     learning_rate=0.05,
@@ -45,14 +46,14 @@ rbm = BernoulliRBM(
 )
 model = Pipeline(
     [
-        ("scale", MinMaxScaler()),
+        ("scale", MinMaxScaler(clip=True)),
         ("rbm", rbm),
         ("logistic", LogisticRegression(C=100.0, max_iter=3000)),
     ]
 ).fit(X_train, y_train)
 raw = Pipeline(
     [
-        ("scale", MinMaxScaler()),
+        ("scale", MinMaxScaler(clip=True)),
         ("logistic", LogisticRegression(C=100.0, max_iter=3000)),
     ]
 ).fit(X_train, y_train)

@@ -23,8 +23,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
+    LEARNING_RATE,
     BoltzmannBase,
     Timer,
+    atomic_fit,
+    check_finite_state,
     check_sample_args,
     params_digest,
     print_epoch,
@@ -566,9 +569,11 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
     (5, 3)
     """
 
+    _fitted_attributes = ("coef_", "intercept_")
+
     _parameter_constraints: dict = {
         "method": [StrOptions({"pcd", "pseudo_likelihood", "exact"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [LEARNING_RATE],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
@@ -614,19 +619,24 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         self.warm_start = warm_start
 
     # ------------------------------------------------------------ inputs
-    def _validate_train_X(self, X, reset):
+    def _validate_train_X(self, X, reset, min_samples=None):
         X = validate_data(
             self,
             X,
             accept_sparse="csr",
             dtype=(np.float64, np.float32),
             reset=reset,
+            # a fit needs two rows; a first partial_fit step may take one
+            ensure_min_samples=(2 if reset else 1)
+            if min_samples is None
+            else min_samples,
         )
         return to_spins(X, "X", self)
 
     def _validate_eval_X(self, X, *, reset=False):
         """Validated rows of ``X`` as ±1 spins (dense)."""
-        X = super()._validate_eval_X(X, reset=reset)
+        # to_spins checks the values (binary or spins)
+        X = super()._validate_eval_X(X, reset=reset, check_values=False)
         return to_spins(X, "X", self)
 
     # --------------------------------------------------------------- fit
@@ -672,6 +682,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         self.coef_ += (lr * gW).astype(self.coef_.dtype)
         self.intercept_ += (lr * gb).astype(self.intercept_.dtype)
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to binary data ``X``.
@@ -714,6 +725,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
                 self._fit_pcd(x)
             else:
                 self._fit_lbfgs(x)
+        check_finite_state(self)
         return self
 
     def _record(self, x, lr, elapsed, pl=None):
@@ -829,6 +841,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
                 stacklevel=3,
             )
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One gradient-ascent step of the chosen objective on minibatch ``X``.
@@ -851,7 +864,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
             The fitted model.
         """
         first = not hasattr(self, "coef_")
-        x = self._validate_train_X(X, reset=first)
+        x = self._validate_train_X(X, reset=first, min_samples=1)
         if self.method == "exact" and x.shape[1] > EXACT_FIT_MAX_UNITS:
             raise ValueError(
                 f"method='exact' needs n_features <= {EXACT_FIT_MAX_UNITS}, got "
@@ -866,6 +879,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
         work = None if self.method == "pcd" else x.shape[0] * x.shape[1] ** 2
         with blas_threads_for(work):
             self._step(x, self.learning_rate)
+        check_finite_state(self)
         return self
 
     # --------------------------------------------------------- evaluation
@@ -980,7 +994,7 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
             raise ValueError(
                 f"sampler must be 'gibbs' or 'metropolis', got {sampler!r}"
             )
-        check_sample_args(n_samples, n_steps, thin)
+        check_sample_args(n_samples, n_steps, thin, n_jobs)
         D = self.coef_.shape[0]
         if not isinstance(n_flips, Integral) or not 1 <= n_flips <= D:
             raise ValueError(

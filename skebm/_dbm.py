@@ -24,9 +24,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     EXACT_MAX_UNITS,
+    LEARNING_RATE,
     BoltzmannBase,
     Timer,
-    check_unit_interval,
+    atomic_fit,
+    check_finite_state,
     params_digest,
     print_epoch,
     validate_unit_interval_X,
@@ -973,12 +975,14 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     True
     """
 
+    _fitted_attributes = ("coefs_", "intercepts_")
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [LEARNING_RATE],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "n_chains": [Interval(Integral, 1, None, closed="left"), None],
@@ -996,7 +1000,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "momentum_switch_epoch": [Interval(Integral, 0, None, closed="left")],
         "pretrain": ["boolean"],
         "pretrain_n_iter": [Interval(Integral, 0, None, closed="left")],
-        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "pretrain_learning_rate": [LEARNING_RATE],
         "pretrain_method": [StrOptions({"cd", "pcd"})],
         "pretrain_n_gibbs_steps": [Interval(Integral, 1, None, closed="left")],
         "transform_layers": [StrOptions({"top", "all"})],
@@ -1128,8 +1132,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         sizes = [W.shape[0] for W in self.coefs_]
         return sizes[-1] if self.transform_layers == "top" else sum(sizes)
 
-    def _validate_train_X(self, X, reset):
-        return validate_unit_interval_X(self, X, reset=reset)
+    def _validate_train_X(self, X, reset, min_samples=None):
+        return validate_unit_interval_X(self, X, reset=reset, min_samples=min_samples)
 
     def _mean_field(self, X):
         """(b^0 . v, W^1 v, mean-field means) for validated ``X``."""
@@ -1469,6 +1473,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 "averages after every update, the second at the ends of epochs."
             )
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain (optionally) and jointly train the DBM on ``X``.
@@ -1578,6 +1583,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             )
         self.particles_ = chains
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Continue joint training with one pass over ``X`` in minibatches.
@@ -1599,7 +1605,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             The fitted model.
         """
         first = not hasattr(self, "coefs_")
-        X = self._validate_train_X(X, reset=first)
+        X = self._validate_train_X(X, reset=first, min_samples=1)
         self._check_averaging()
         self._sparsity_settings(
             len(self._hidden_sizes()) if first else len(self.coefs_)
@@ -1616,6 +1622,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._restore_live()
         self._epoch(X, self.learning_rate)
         self._publish_average()
+        check_finite_state(self)
         return self
 
     def _print_progress(self, X, epoch, elapsed):
@@ -1836,8 +1843,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         seq = seed_sequence(random_state)
         model = self._chain_model(_EvenStateChain)
         if init is not None:
-            init = self._validate_eval_X(init)
-            check_unit_interval(init, "init", self)
+            init = self._validate_eval_X(init, name="init")
             init = init.toarray() if sp.issparse(init) else init
             init = np.asarray(init, dtype=model.dtype)
         x0 = run_chains(

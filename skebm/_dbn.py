@@ -34,7 +34,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
     EXACT_MAX_UNITS,
+    LEARNING_RATE,
     BoltzmannBase,
+    SafeFitMixin,
+    atomic_fit,
     check_sample_args,
     check_unit_interval,
     validate_unit_interval_X,
@@ -683,6 +686,8 @@ scalar or sequence of length n_layers
     (5, 3)
     """
 
+    _fitted_attributes = ("rbms_",)
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [
             "array-like",
@@ -740,6 +745,7 @@ scalar or sequence of length n_layers
         self.log_partition_params = log_partition_params
 
     # ------------------------------------------------------------------ fit
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the layers one after the other (greedy layer-wise training).
@@ -781,6 +787,7 @@ scalar or sequence of length n_layers
         self._n_features_out = sizes[-1]
         return self
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """One online step of every layer on the minibatch ``X``.
@@ -803,7 +810,7 @@ scalar or sequence of length n_layers
             The fitted model.
         """
         first = not hasattr(self, "rbms_")
-        X = self._validate_train_X(X, reset=first)
+        X = self._validate_train_X(X, reset=first, min_samples=1)
         if first:
             sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
             settings = _layer_settings(self, len(sizes))
@@ -816,6 +823,12 @@ scalar or sequence of length n_layers
             ]
             self.n_layers_ = len(sizes)
             self._n_features_out = sizes[-1]
+        else:
+            # settings changed since (set_params) apply to the next step
+            for rbm, kw in zip(
+                self.rbms_, _layer_settings(self, len(self.rbms_)), strict=True
+            ):
+                rbm.set_params(**kw)
         data = X
         for k, rbm in enumerate(self.rbms_):
             rbm.partial_fit(data)
@@ -830,17 +843,20 @@ scalar or sequence of length n_layers
             return isinstance(rbms[0], GaussianBernoulliRBM)
         return self.visible_units == "gaussian"
 
-    def _validate_train_X(self, X, reset):
+    def _validate_train_X(self, X, reset, min_samples=None):
         # a new fit follows the parameter, a continued one the fitted layers
         gaussian = self.visible_units == "gaussian" if reset else self._gaussian()
         if not gaussian:
-            return validate_unit_interval_X(self, X, reset=reset)
+            return validate_unit_interval_X(
+                self, X, reset=reset, min_samples=min_samples
+            )
         X = validate_data(
             self,
             X,
             accept_sparse=("csr", "csc", "coo", "lil", "bsr", "dia"),
             dtype=(np.float64, np.float32),
             reset=reset,
+            # a Gaussian layer starts from the data's means and variances
             ensure_min_samples=2 if reset else 1,
         )
         return X.tocsr() if sp.issparse(X) else X
@@ -969,12 +985,11 @@ default=None
             (n_samples, n_steps // thin, n_features) when ``thin`` is given.
         """
         check_is_fitted(self)
-        check_sample_args(n_samples, n_steps, thin)
+        check_sample_args(n_samples, n_steps, thin, n_jobs)
         layers = self._layers()
         dtype = layers[0][0].dtype
         if init is not None:
-            init = self._validate_eval_X(init)
-            self._check_visible_values(init, "init")
+            init = self._validate_eval_X(init, name="init")
             if len(layers) > 1:
                 init = up_pass(init, layers[:-1], var=self._visible_var())[-1]
             if sp.issparse(init):
@@ -1124,11 +1139,17 @@ class _PretrainedMLPClassifier(MLPClassifier):
 
 
 def _stochastic_solver(estimator):
-    # MLPClassifier.partial_fit exists for these solvers only
-    return estimator.solver != "lbfgs"
+    # MLPClassifier.partial_fit exists for these solvers only; say so (the
+    # AttributeError keeps hasattr(clf, "partial_fit") False, as in sklearn)
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is only available for the stochastic solvers "
+            "('adam', 'sgd'): solver='lbfgs' needs the whole data set, use fit."
+        )
+    return True
 
 
-class DBNClassifier(ClassifierMixin, BaseEstimator):
+class DBNClassifier(SafeFitMixin, ClassifierMixin, BaseEstimator):
     """A deep belief network pretrained greedily, then fine-tuned to classify.
 
     ``fit`` trains a :class:`skebm.DBN` on X (unsupervised), then fine-tunes
@@ -1225,6 +1246,8 @@ scalar or sequence of length n_layers
     ['a', 'a', 'b', 'b']
     """
 
+    _fitted_attributes = ("dbn_", "mlp_", "classes_")
+
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [
             "array-like",
@@ -1234,7 +1257,7 @@ scalar or sequence of length n_layers
         "rbm_params": [dict, list, None],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_init": [LEARNING_RATE],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "fine_tune_batch_size": [
             StrOptions({"auto"}),
@@ -1295,6 +1318,7 @@ scalar or sequence of length n_layers
         self.verbose = verbose
         self.random_state = random_state
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Pretrain the DBN on ``X``, then fine-tune it with the labels ``y``.
@@ -1319,6 +1343,7 @@ scalar or sequence of length n_layers
         return self._finish(mlp)
 
     @available_if(_stochastic_solver)
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """One epoch of fine-tuning on ``(X, y)``; pretrains first if unfitted.
@@ -1433,9 +1458,11 @@ scalar or sequence of length n_layers
 
     def _validate_eval_X(self, X):
         check_is_fitted(self)
-        return validate_data(
+        X = validate_data(
             self, X, accept_sparse="csr", dtype=(np.float64, np.float32), reset=False
         )
+        self.dbn_._check_visible_values(X, "X")
+        return X
 
     def predict(self, X):
         """Predicted class of each row.

@@ -24,7 +24,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import EXACT_MAX_UNITS, BoltzmannBase, params_digest, print_epoch
+from ._base import (
+    EXACT_MAX_UNITS,
+    LEARNING_RATE,
+    BoltzmannBase,
+    atomic_fit,
+    check_finite_state,
+    params_digest,
+    print_epoch,
+)
 from ._gibbs import sample_bernoulli_, sigmoid_, softplus_
 from ._optim import (
     IterateAverage,
@@ -427,9 +435,16 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     True
     """
 
+    _fitted_attributes = (
+        "components_",
+        "intercept_hidden_",
+        "intercept_visible_",
+        "log_variances_",
+    )
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [LEARNING_RATE],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
@@ -619,6 +634,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             mom[2] += (rows * rows).sum(axis=0)
 
     # ----------------------------------------------------------------- fit
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to the real-valued data X.
@@ -701,6 +717,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         order = rng.permutation(n)
         return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])][:_VALIDATION_ROWS]
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Fit the model to one more minibatch ``X`` (one gradient step).
@@ -731,6 +748,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         with blas_threads_for(X.shape[0] * X.shape[1] * self.n_components):
             self._update(X, lr=self.learning_rate)
         self._publish_average()
+        check_finite_state(self)
         return self
 
     def _update(self, v_pos, lr):

@@ -11,6 +11,7 @@ loop over units (asynchronous updates are sequential) and are vectorised over
 probes.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -23,7 +24,7 @@ from sklearn.base import (
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import check_sample_args
+from ._base import SafeFitMixin, atomic_fit, check_sample_args
 from ._boltzmann import bm_log_weight, spins_to_binary, to_spins
 from ._sampling import make_generator
 from ._threads import blas_threads_for
@@ -34,6 +35,11 @@ _SPAN_TOL = 1e-8
 
 
 # ---------------------------------------------------------------- storage
+# Couplings beyond this magnitude mean an overloaded Storkey network (they are
+# O(1) within capacity).
+_STORKEY_OVERLOAD = 1e3
+
+
 def hebbian_update(W, patterns):
     """Hebbian storage W += (1/D) sum_mu xi xi^T with zero diagonal; returns W."""
     D = W.shape[0]
@@ -181,7 +187,9 @@ def hopfield_recall(
 
 
 # -------------------------------------------------------------- estimator
-class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class HopfieldNetwork(
+    SafeFitMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Hopfield network: content-addressable memory of binary patterns.
 
     Patterns (rows of ``X``) are stored in symmetric couplings ``coef_``
@@ -255,6 +263,8 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     array([[1, 1, 1, 1, 0, 0, 0, 0]])
     """
 
+    _fitted_attributes = ("coef_", "intercept_")
+
     _parameter_constraints: dict = {
         "rule": [StrOptions({"hebbian", "storkey", "pseudo_inverse"})],
         "update": [StrOptions({"async", "sync"})],
@@ -293,6 +303,25 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             self.coef_[...] = self._projection
             np.fill_diagonal(self.coef_, 0)
         self.n_patterns_ += x.shape[0]
+        if self.rule == "storkey":
+            self._warn_overload()
+
+    def _warn_overload(self):
+        # Overloaded, Storkey's rule feeds the couplings back into themselves
+        # (the + 2 W / D term) and they grow without bound: say so.
+        peak = float(np.abs(self.coef_).max(initial=0.0))
+        if peak > _STORKEY_OVERLOAD or not np.isfinite(peak):
+            D = self.coef_.shape[0]
+            warnings.warn(
+                f"HopfieldNetwork: the Storkey couplings have grown to |w| = "
+                f"{peak:.3g} after {self.n_patterns_} stored patterns of "
+                f"{D} units: the network is overloaded (the rule holds about "
+                f"D / sqrt(2 ln D) = {D / np.sqrt(2 * np.log(max(D, 2))):.0f} "
+                "patterns) and recall is unreliable. Store fewer patterns or use "
+                "rule='pseudo_inverse'.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _initialize(self, D, dtype):
         self.coef_ = np.zeros((D, D), dtype=dtype)
@@ -301,6 +330,7 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if self.rule == "pseudo_inverse":
             self._projection = np.zeros((D, D), dtype=np.float64)
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Store the rows of ``X`` as patterns (forgetting earlier ones).
@@ -321,6 +351,7 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self._store(x)
         return self
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Store more patterns, keeping the ones already stored.
@@ -494,8 +525,10 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Binary starting states instead of random ones; start ``i`` is
             ``init[i % n_init]``.
         random_state : int, RandomState, Generator or None, default=None
-            Seeds the random starts and the asynchronous orders; None uses
-            the estimator's ``random_state``.
+            Seeds the random starts and the asynchronous orders; None gives
+            fresh randomness, as every skebm ``sample`` method (the
+            estimator's ``random_state`` seeds :meth:`recall`, which has no
+            argument of its own).
 
         Returns
         -------
@@ -503,16 +536,14 @@ class HopfieldNetwork(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         check_sample_args(n_samples)
-        rng = make_generator(
-            self.random_state if random_state is None else random_state
-        )
+        rng = make_generator(random_state)
         D = self.coef_.shape[0]
         if init is None:
             x = np.where(rng.random((n_samples, D)) < 0.5, 1.0, -1.0)
             x = x.astype(self.coef_.dtype)
         else:
             x = self._validate_eval_X(init)
-            x = x[np.arange(n_samples) % x.shape[0]]
+            x = np.array(x[np.arange(n_samples) % x.shape[0]])
         with blas_threads_for(self._recall_work(x)):
             x, _, _ = hopfield_recall(
                 x,

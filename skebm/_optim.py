@@ -19,7 +19,7 @@ counts epochs, updates and rates the same way:
 import numpy as np
 from sklearn.utils import gen_even_slices
 
-from ._base import Timer
+from ._base import Timer, check_finite_state
 from ._sampling import make_generator
 from ._threads import blas_threads_for
 
@@ -158,6 +158,8 @@ def run_epochs(estimator, X, n_epochs, step, *, work, begin_epoch, end_epoch=Non
             order = estimator.random_state_.permutation(n) if shuffle else None
             for s in slices:
                 step(X[s] if order is None else X[order[s]], **settings)
+            # once per epoch: cheap, and atomic_fit puts the model back
+            check_finite_state(estimator, settings["lr"])
             seconds = timer.lap()
             extra, stop = (
                 ({}, False) if end_epoch is None else end_epoch(settings, seconds)

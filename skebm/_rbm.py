@@ -8,7 +8,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
+    LEARNING_RATE,
     BoltzmannBase,
+    atomic_fit,
+    check_finite_state,
     params_digest,
     print_epoch,
     validate_unit_interval_X,
@@ -306,9 +309,11 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     (4, 2)
     """
 
+    _fitted_attributes = ("components_", "intercept_hidden_", "intercept_visible_")
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [LEARNING_RATE],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
         "verbose": ["verbose"],
@@ -329,7 +334,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "fast_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "fast_learning_rate": [LEARNING_RATE, None],
         "fast_decay": [Interval(Real, 0, 1, closed="left")],
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
         "pseudo_likelihood": [StrOptions({"exact", "stochastic"})],
@@ -402,8 +407,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.warm_start = warm_start
 
     # ------------------------------------------------------------------ fit
-    def _validate_train_X(self, X, reset):
-        return validate_unit_interval_X(self, X, reset=reset)
+    def _validate_train_X(self, X, reset, min_samples=None):
+        return validate_unit_interval_X(self, X, reset=reset, min_samples=min_samples)
 
     def _initialize(self, X, rng):
         n, D = X.shape
@@ -657,6 +662,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
         self._data_count += X.shape[0]
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the model to the data X.
@@ -805,6 +811,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         order = rng.permutation(n)
         return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])][:_VALIDATION_ROWS]
 
+    @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Fit the model to one more minibatch ``X`` (one gradient step).
@@ -821,7 +828,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             The fitted model.
         """
         first = not hasattr(self, "components_")
-        X = self._validate_train_X(X, reset=first)
+        # one row is enough (scikit-learn's BernoulliRBM takes it too)
+        X = self._validate_train_X(X, reset=first, min_samples=1)
         if not hasattr(self, "random_state_"):
             self.random_state_ = make_generator(self.random_state)
         # the model keeps its dtype; a first call takes the data's
@@ -840,6 +848,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._update(X, self.random_state_, self.learning_rate)
         self._publish_average()
         self._own_chains()
+        check_finite_state(self)
         if store is not None:
             self._cast_state(store)
         return self
@@ -939,6 +948,14 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         n_components). With ``"stochastic"``, scikit-learn's unbiased
         estimate from one random unit per sample.
 
+        Unlike every other method, this one takes values outside [0, 1], as
+        scikit-learn's ``BernoulliRBM.score_samples`` does (its test-suite
+        scores such rows): the result is a sum of log-sigmoids, so it is
+        <= 0 whatever the input, but for such rows it is not a
+        pseudo-likelihood of any binary vector. The exact
+        :meth:`log_likelihood`, :meth:`free_energy`, :meth:`transform` and
+        :meth:`gibbs` refuse them.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -948,7 +965,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         -------
         pseudo_likelihood : ndarray of shape (n_samples,)
         """
-        X = self._validate_eval_X(X)
+        X = self._validate_eval_X(X, check_values=False)
         args = (self.components_, self.intercept_visible_, self.intercept_hidden_)
         if self.pseudo_likelihood == "stochastic":
             return pseudo_likelihood_stochastic(

@@ -155,31 +155,31 @@ def _any(est, X, reset, sparse=True):
 class SquashedBernoulliRBM(skebm.BernoulliRBM):
     """BernoulliRBM that maps any real input into (0, 1) (tests only)."""
 
-    def _validate_train_X(self, X, reset):
-        return super()._validate_train_X(_squash(_any(self, X, reset)), reset)
+    def _validate_train_X(self, X, reset, **kw):
+        return super()._validate_train_X(_squash(_any(self, X, reset)), reset, **kw)
 
-    def _validate_eval_X(self, X, *, reset=False):
-        return _squash(super()._validate_eval_X(X, reset=reset))
+    def _validate_eval_X(self, X, **kw):
+        return super()._validate_eval_X(_squash(_any(self, X, False)), **kw)
 
 
 class SquashedDBM(skebm.DBM):
     """DBM that maps any real input into (0, 1) (tests only)."""
 
-    def _validate_train_X(self, X, reset):
-        return super()._validate_train_X(_squash(_any(self, X, reset)), reset)
+    def _validate_train_X(self, X, reset, **kw):
+        return super()._validate_train_X(_squash(_any(self, X, reset)), reset, **kw)
 
-    def _validate_eval_X(self, X, *, reset=False):
-        return _squash(super()._validate_eval_X(X, reset=reset))
+    def _validate_eval_X(self, X, **kw):
+        return super()._validate_eval_X(_squash(_any(self, X, False)), **kw)
 
 
 class SquashedDBN(skebm.DBN):
     """DBN that maps any real input into (0, 1) (tests only)."""
 
-    def _validate_train_X(self, X, reset):
-        return super()._validate_train_X(_squash(_any(self, X, reset)), reset)
+    def _validate_train_X(self, X, reset, **kw):
+        return super()._validate_train_X(_squash(_any(self, X, reset)), reset, **kw)
 
-    def _validate_eval_X(self, X, *, reset=False):
-        return _squash(super()._validate_eval_X(X, reset=reset))
+    def _validate_eval_X(self, X, **kw):
+        return super()._validate_eval_X(_squash(_any(self, X, False)), **kw)
 
 
 class SquashedDBNClassifier(skebm.DBNClassifier):
@@ -192,14 +192,14 @@ class SquashedDBNClassifier(skebm.DBNClassifier):
         return super()._validate_train_data(_squash(X), y, reset=reset)
 
     def _validate_eval_X(self, X):
-        return _squash(super()._validate_eval_X(X))
+        return super()._validate_eval_X(_squash(_any(self, X, False)))
 
 
 class ThresholdedBoltzmannMachine(skebm.BoltzmannMachine):
     """BoltzmannMachine that maps any real input to {0, 1} (tests only)."""
 
-    def _validate_train_X(self, X, reset):
-        return super()._validate_train_X(_threshold(_any(self, X, reset)), reset)
+    def _validate_train_X(self, X, reset, **kw):
+        return super()._validate_train_X(_threshold(_any(self, X, reset)), reset, **kw)
 
     def _validate_eval_X(self, X, *, reset=False):
         from sklearn.utils.validation import check_is_fitted

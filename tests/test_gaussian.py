@@ -345,20 +345,6 @@ def test_constant_feature_gets_the_documented_floor():
     assert all(np.isfinite(a).all() for a in model._trained())
 
 
-@pytest.mark.parametrize(
-    "bad,message",
-    [
-        (np.array([[np.nan, 1.0], [0.0, 1.0]]), "NaN"),
-        (np.array([[np.inf, 1.0], [0.0, 1.0]]), "infinity"),
-        (np.array([[1.0, 2.0]]), "minimum of 2 is required"),
-        (np.ones((3, 2, 2)), "Found array with dim 3"),
-    ],
-)
-def test_bad_training_input(bad, message):
-    with pytest.raises(ValueError, match=message):
-        GaussianBernoulliRBM(n_components=2).fit(bad)
-
-
 def test_bad_parameters_and_unfitted_calls():
     X = np.random.default_rng(0).normal(size=(20, 3))
     with pytest.raises(ValueError, match="min_variance"):
