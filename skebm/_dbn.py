@@ -1400,19 +1400,7 @@ scalar or sequence of length n_layers
             verbose=self.verbose,
             random_state=dbn_seed,
         ).fit(X)
-        params = {
-            "solver": self.solver,
-            "alpha": self.alpha,
-            "learning_rate_init": self.learning_rate_init,
-            "max_iter": self.max_iter,
-            "batch_size": self.fine_tune_batch_size,
-            "early_stopping": self.early_stopping,
-            "verbose": bool(self.verbose),
-            "random_state": mlp_seed,
-        }
-        params.update(self.fine_tune_params or {})
-        params.update(hidden_layer_sizes=tuple(sizes), activation="logistic")
-        mlp = _PretrainedMLPClassifier(**params)
+        mlp = _PretrainedMLPClassifier(**self._mlp_params(sizes, mlp_seed))
         mlp.pretrained = [
             (r.components_.T, r.intercept_hidden_) for r in self.dbn_.rbms_
         ]
@@ -1422,6 +1410,39 @@ scalar or sequence of length n_layers
             W = self.dbn_.rbms_[0].components_
             mlp.pretrained[0] = ((W / var).T, mlp.pretrained[0][1])
         return mlp
+
+    def _mlp_params(self, sizes, seed):
+        """The fine-tuning MLP's parameters (``fine_tune_params`` on top)."""
+        params = {
+            "solver": self.solver,
+            "alpha": self.alpha,
+            "learning_rate_init": self.learning_rate_init,
+            "max_iter": self.max_iter,
+            "batch_size": self.fine_tune_batch_size,
+            "early_stopping": self.early_stopping,
+            "verbose": bool(self.verbose),
+            "random_state": seed,
+        }
+        params.update(self.fine_tune_params or {})
+        params.update(hidden_layer_sizes=tuple(sizes), activation="logistic")
+        return params
+
+    def _validate_params(self):
+        super()._validate_params()
+        # checked before pretraining (the MLP's own check would come after
+        # it, and is skipped for nested estimators)
+        sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        allowed = set(MLPClassifier().get_params())
+        bad = sorted(set(self.fine_tune_params or {}) - allowed)
+        if bad:
+            raise ValueError(
+                f"fine_tune_params has keys {bad} that are not MLPClassifier "
+                "parameters."
+            )
+        try:
+            MLPClassifier(**self._mlp_params(sizes, 0))._validate_params()
+        except ValueError as e:
+            raise type(e)(f"{type(self).__name__} fine-tuning: {e}") from None
 
     @staticmethod
     def _fine_tune_threads(X, sizes, mlp):

@@ -570,3 +570,18 @@ def test_overloaded_storkey_network_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         HopfieldNetwork(rule="storkey").fit(many[:2])
+
+
+@pytest.mark.parametrize(
+    "params, msg",
+    [({"bogus": 1}, "not MLPClassifier parameters"), ({"alpha": -1.0}, "alpha")],
+)
+def test_fine_tune_params_are_checked_before_pretraining(monkeypatch, params, msg):
+    import skebm._dbn as dbn
+
+    def no_pretraining(*args, **kwargs):  # the check must come first
+        raise AssertionError("pretraining started")
+
+    monkeypatch.setattr(dbn.DBN, "fit", no_pretraining)
+    with pytest.raises(ValueError, match=msg):
+        DBNClassifier((3,), fine_tune_params=params).fit(X01, Y)
