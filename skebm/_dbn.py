@@ -633,6 +633,20 @@ scalar or sequence of length n_layers
         By default: method "auto" (exact when the smaller layer of the top RBM
         has at most 24 units, else AIS with 14 500 temperatures and 100 runs),
         ``n_jobs`` above, and a ``random_state`` fixed at fit.
+    warm_start : bool, default=False
+        When True and the DBN is fitted, ``fit`` continues it instead of
+        starting over: every fitted layer continues its own training
+        (``BernoulliRBM(warm_start=True)``: parameters, chains, momentum,
+        schedule position and random stream) for its ``n_iter`` more epochs,
+        on the features of the layer below as it is now, and layers added
+        on top of the fitted ones (a longer ``hidden_layer_sizes``) are
+        trained from scratch on the top features. So a network grows a
+        layer at a time, e.g. ``hidden_layer_sizes=(500, 500),
+        n_iter=[0, 10]`` after fitting ``(500,)`` trains only the new layer
+        (``n_iter=0`` leaves a layer as it is). The bottom layer continues
+        bit-exactly (a warm fit of ``b`` epochs after one of ``a`` equals a
+        fit of ``a + b``); a layer above also sees its input change between
+        the two fits, unlike in one greedy fit of ``a + b`` epochs.
 
     Attributes
     ----------
@@ -701,6 +715,7 @@ scalar or sequence of length n_layers
         "n_jobs": [Integral, None],
         "n_bound_samples": [Interval(Integral, 1, None, closed="left")],
         "log_partition_params": [dict, None],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -724,6 +739,7 @@ scalar or sequence of length n_layers
         n_jobs=None,
         n_bound_samples=100,
         log_partition_params=None,
+        warm_start=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible_units = visible_units
@@ -743,6 +759,7 @@ scalar or sequence of length n_layers
         self.n_jobs = n_jobs
         self.n_bound_samples = n_bound_samples
         self.log_partition_params = log_partition_params
+        self.warm_start = warm_start
 
     # ------------------------------------------------------------------ fit
     @atomic_fit
@@ -765,14 +782,26 @@ scalar or sequence of length n_layers
         """
         sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         settings = _layer_settings(self, len(sizes))
-        X = self._validate_train_X(X, reset=True)
-        seeds, self._bound_seed = _layer_seeds(self.random_state, len(sizes))
+        warm = bool(self.warm_start) and hasattr(self, "rbms_")
+        fitted = self._warm_layers(sizes) if warm else []
+        X = self._validate_train_X(X, reset=not warm)
+        seeds, bound_seed = _layer_seeds(self.random_state, len(sizes))
+        if not warm:
+            self._bound_seed = bound_seed
         self.rbms_ = []
         data = X
         for k, (size, kw, seed) in enumerate(zip(sizes, settings, seeds, strict=True)):
             t0 = time.time()
-            cls = _layer_class(self, k)
-            rbm = cls(size, verbose=self.verbose, random_state=seed, **kw).fit(data)
+            if k < len(fitted):
+                # continue the layer, then give it back its own setting
+                rbm = fitted[k].set_params(
+                    **{**kw, "warm_start": True}, verbose=self.verbose
+                )
+                rbm.fit(data).set_params(warm_start=kw.get("warm_start", False))
+            else:
+                cls = _layer_class(self, k)
+                rbm = cls(size, verbose=self.verbose, random_state=seed, **kw)
+                rbm.fit(data)
             self.rbms_.append(rbm)
             if k < len(sizes) - 1:
                 data = _layer_up(data, rbm)
@@ -835,6 +864,23 @@ scalar or sequence of length n_layers
             if k < len(self.rbms_) - 1:
                 data = _layer_up(data, rbm)
         return self
+
+    def _warm_layers(self, sizes):
+        """The fitted layers a warm start continues (checked against
+        ``sizes``: they must be its bottom layers)."""
+        have = [r.n_components for r in self.rbms_]
+        if list(sizes[: len(have)]) != have:
+            raise ValueError(
+                f"warm_start continues the fitted layers {have}: "
+                f"hidden_layer_sizes must start with them (got {list(sizes)}); "
+                "set warm_start=False to fit a new network."
+            )
+        if (self.visible_units == "gaussian") != self._gaussian():
+            raise ValueError(
+                "warm_start cannot change visible_units of a fitted DBN; set "
+                "warm_start=False to fit a new network."
+            )
+        return list(self.rbms_)
 
     def _gaussian(self):
         # a fitted model keeps the unit type it was fitted with

@@ -364,3 +364,52 @@ def test_rbm_last_iterate_behind_the_average():
     np.testing.assert_array_equal(plain.last_components_, plain.components_)
     with pytest.raises(AttributeError):
         _ = BernoulliRBM().last_components_
+
+
+# ------------------------------------------------------------------ DBN
+def _layers_state(dbn):
+    return [
+        (r.components_, r.intercept_hidden_, r.intercept_visible_, r.h_samples_)
+        for r in dbn.rbms_
+    ]
+
+
+@pytest.mark.parametrize("roundtrip", [False, True])
+def test_dbn_warm_start_bottom_layer_is_bit_identical(roundtrip):
+    from skebm import DBN
+
+    X = _data()
+    kw = dict(batch_size=10, momentum=0.5, random_state=0)
+    once = DBN((5, 3), n_iter=5, **kw).fit(X)
+    warm = DBN((5, 3), n_iter=2, warm_start=True, **kw).fit(X)
+    if roundtrip:
+        warm = pickle.loads(pickle.dumps(warm))
+    warm.set_params(n_iter=3).fit(X)
+    for a, b in zip(_layers_state(once)[0], _layers_state(warm)[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [r.n_iter_ for r in warm.rbms_] == [5, 5]
+    # the layers keep their own warm_start setting
+    assert not any(r.warm_start for r in warm.rbms_)
+    # one layer: the whole DBN is the RBM of 5 epochs
+    one = DBN(5, n_iter=2, warm_start=True, **kw).fit(X)
+    one.set_params(n_iter=3).fit(X)
+    rbm = BernoulliRBM(5, n_iter=5, **kw).fit(X)
+    np.testing.assert_array_equal(one.rbms_[0].components_, rbm.components_)
+
+
+def test_dbn_warm_start_grows_a_layer():
+    from skebm import DBN
+
+    X = _data()
+    kw = dict(batch_size=10, random_state=0)
+    base = DBN((5,), n_iter=3, warm_start=True, **kw).fit(X)
+    bottom = base.rbms_[0].components_.copy()
+    base.set_params(hidden_layer_sizes=(5, 3), n_iter=[0, 4]).fit(X)
+    np.testing.assert_array_equal(base.rbms_[0].components_, bottom)
+    # the new layer is the one a single greedy fit trains on the same bottom
+    ref = DBN((5, 3), n_iter=[3, 4], **kw).fit(X)
+    for a, b in zip(_layers_state(ref)[1], _layers_state(base)[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="must start with them"):
+        base.set_params(hidden_layer_sizes=(4, 3)).fit(X)
+    assert base.rbms_[0].n_components == 5  # the rejected fit changed nothing
