@@ -60,7 +60,7 @@ from ._gibbs import (
     sigmoid_,
     softplus_,
 )
-from ._partition import binary_states, free_energy
+from ._partition import binary_states, enum_chunk_sizes, free_energy
 from ._rbm import BernoulliRBM, RBMChain
 from ._sampling import run_chains, seed_sequence
 from ._threads import blas_threads_for
@@ -203,22 +203,107 @@ def _first_free_energy(X, layer, var):
     return gaussian_free_energy(X, *layer, var)
 
 
-def _exact_log_marginal_upper(layers):
-    """log p*(h1) of the DBN above the first layer, for every state h1."""
-    H = layers[0][0].shape[0]
-    states = binary_states(0, 2**H, H, np.float64)
-    if len(layers) == 2:
-        return states, -free_energy(states, *layers[1])
-    below, upper = _exact_log_marginal_upper(layers[1:])
-    W, b, _ = layers[1]
-    return states, logsumexp(_log_p_given_states(states, below, W, b) + upper, 1)
+# The upper recursion of a deep DBN (layers above the first) is refused beyond
+# about this many multiply-adds (~ a minute here).
+_EXACT_MAX_UPPER_OPS = 2**36
 
 
-def _exact_log_marginal_chunk(X, layers, states, upper, var=None):
-    if len(layers) == 1:
-        return -_first_free_energy(X, layers[0], var)
+def _upper_ops(layers):
+    """Multiply-adds of the recursion over the hidden layers above the first."""
+    sizes = [W.shape[0] for W, _, _ in layers]
+    ops, states = 0, 1
+    for below, above in zip(sizes[:-2], sizes[1:-1], strict=False):
+        # every state of ``below`` is summed against every state of ``above``,
+        # and each extra level is recomputed for every chunk of the one below
+        states *= 2**below
+        ops += states * 2**above * below
+    return ops
+
+
+def _log_marginal_state_chunk(X, layers, var, s0, s1, rows):
+    """log sum_{h1 in [s0, s1)} p(x | h1) exp(upper(h1)) for each row of X.
+
+    The per-state terms are built once and the rows are taken ``rows`` at a
+    time, so the temporaries are about (s1 - s0) x (D + H) + rows x (s1 - s0).
+    """
     W, b, _ = layers[0]
-    return logsumexp(_log_p_given_states(X, states, W, b, var) + upper, axis=1)
+    states = binary_states(s0, s1, W.shape[0], np.float64)
+    upper = _exact_log_marginal(states, layers[1:], None, None)
+    A = states @ W
+    A += b  # (S, D)
+    if var is None:
+        upper -= softplus_(A.copy()).sum(axis=1)
+        scale = None
+    else:
+        scale = 1.0 / var
+        upper -= (A * A) @ (0.5 * scale)
+        const = 0.5 * float(np.sum(np.log(var)) + A.shape[1] * _LOG_2PI)
+    At = np.ascontiguousarray(A.T)
+    del A, states
+    n = X.shape[0]
+    out = np.empty(n)
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        Xc = _dense_rows(X, r0, r1, np.float64)
+        if scale is not None:
+            row_const = (Xc * Xc) @ (0.5 * scale) + const
+            Xc = Xc * scale
+        G = Xc @ At
+        G += upper
+        out[r0:r1] = logsumexp(G, axis=1)
+        if scale is not None:
+            out[r0:r1] -= row_const
+    return out
+
+
+def _exact_log_marginal(X, layers, var, n_jobs):
+    """-F(x) of the DBN ``layers`` for each row of X, memory-bounded (float64).
+
+    Sums out h1 a chunk of states at a time (sizes from the budget of
+    :func:`skebm._partition.enum_chunk_sizes`), combining the chunks by a
+    running log-sum-exp in a fixed order; the layers above enter through
+    the same function applied to the states of h1.
+    """
+    n, D = X.shape
+    if len(layers) == 1:
+        rows, _ = enum_chunk_sizes(
+            n,
+            1,
+            row_bytes=8 * (2 * D + 2 * layers[0][0].shape[0]),
+            state_bytes=0,
+            pair_bytes=0,
+        )
+        return _map_rows(_first_log_marginal, X, rows, (layers[0], var), n_jobs)
+    H, H2 = layers[0][0].shape[0], layers[1][0].shape[0]
+    total = 2**H
+    # per state: its bits (int64 + float64), A, its softplus copy and A.T,
+    # the activation of the layer above; per row: the dense row (twice when
+    # Gaussian); per (row, state): G and logsumexp's two temporaries
+    rows, size = enum_chunk_sizes(
+        n,
+        total,
+        row_bytes=8 * (2 * D + 2),
+        state_bytes=8 * (2 * H + 3 * D + 2 * H2 + 4),
+        pair_bytes=8 * 3,
+    )
+    s_bounds = [(s, min(total, s + size)) for s in range(0, total, size)]
+    r_bounds = [(0, n)]
+    if len(s_bounds) == 1:
+        r_bounds = [(r, min(n, r + rows)) for r in range(0, n, rows)]
+    tasks = [(r, s) for s in s_bounds for r in r_bounds]
+    if len(tasks) == 1:
+        parts = [_log_marginal_state_chunk(X, layers, var, 0, total, rows)]
+    else:
+        parts = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_log_marginal_state_chunk)(
+                X[r0:r1] if len(r_bounds) > 1 else X, layers, var, s0, s1, rows
+            )
+            for (r0, r1), (s0, s1) in tasks
+        )
+    out = np.full(n, -np.inf)
+    for ((r0, r1), _), part in zip(tasks, parts, strict=True):
+        np.logaddexp(out[r0:r1], part, out=out[r0:r1])
+    return out
 
 
 def dbn_log_marginal_exact(X, layers, *, var=None, n_jobs=None):
@@ -226,9 +311,10 @@ def dbn_log_marginal_exact(X, layers, *, var=None, n_jobs=None):
 
     log p(x) = -F(x) - log Z_top, where
     -F(x) = log sum_{h1..h_{L-1}} p(x | h1) ... p(h_{L-2} | h_{L-1})
-    exp(-F_top(h_{L-1})) is computed by summing out one layer at a time, top
-    down (cost ~ n 2**H1 D + sum_k 2**H_k 2**H_{k+1} H_k). For tiny models
-    and tests.
+    exp(-F_top(h_{L-1})) is computed by summing out one layer at a time
+    (cost ~ n 2**H1 D + 2**H1 2**H2 H1 + ...). The states are enumerated a
+    chunk at a time, so memory stays within ``skebm._partition.ENUM_BUDGET_BYTES``
+    (per worker) whatever the layer sizes; time grows as 2**H1.
 
     Parameters
     ----------
@@ -238,7 +324,8 @@ def dbn_log_marginal_exact(X, layers, *, var=None, n_jobs=None):
         Variances of Gaussian visible units (a Gaussian-Bernoulli first
         layer); None for Bernoulli visibles.
     n_jobs : int, default=None
-        Joblib workers over chunks of rows; the result does not depend on it.
+        Joblib workers over chunks of states (or of rows); the result does
+        not depend on it.
 
     Returns
     -------
@@ -251,20 +338,36 @@ def dbn_log_marginal_exact(X, layers, *, var=None, n_jobs=None):
             f"top; it is feasible up to {EXACT_MAX_UNITS} units per layer, got "
             f"layers of {too_big} units. Use score_samples (a lower bound) instead."
         )
+    ops = _upper_ops(layers)
+    if ops > _EXACT_MAX_UPPER_OPS:
+        sizes = [W.shape[0] for W, _, _ in layers[:-1]]
+        raise ValueError(
+            "The exact DBN free energy sums every state of each hidden layer "
+            f"below the top (sizes {sizes}) against the layer above it: about "
+            f"{ops:.1e} multiply-adds before the first row, more than the "
+            f"{_EXACT_MAX_UPPER_OPS:.1e} allowed. Use score_samples (the "
+            "variational lower bound) instead, with log Z of the top RBM from "
+            "log_partition (exact or AIS)."
+        )
     layers = [tuple(np.asarray(a, dtype=np.float64) for a in layer) for layer in layers]
     var = None if var is None else np.asarray(var, dtype=np.float64)
-    states = upper = None
-    if len(layers) > 1:
-        states, upper = _exact_log_marginal_upper(layers)
-    width = 1 if states is None else len(states)
-    return _map_row_chunks(
-        _exact_log_marginal_chunk,
-        X,
-        width,
-        np.float64,
-        (layers, states, upper, var),
-        n_jobs,
+    return _exact_log_marginal(X, layers, var, n_jobs)
+
+
+def _first_log_marginal(X, layer, var):
+    return -_first_free_energy(X, layer, var)
+
+
+def _map_rows(fn, X, rows, args, n_jobs):
+    """``fn(dense rows, *args)`` over chunks of ``rows`` rows, concatenated."""
+    n = X.shape[0]
+    bounds = [(s, min(n, s + rows)) for s in range(0, n, rows)]
+    if len(bounds) <= 1:
+        return fn(_dense_rows(X, 0, n, np.float64), *args)
+    parts = Parallel(n_jobs=n_jobs)(
+        delayed(fn)(_dense_rows(X, s, e, np.float64), *args) for s, e in bounds
     )
+    return np.concatenate(parts)
 
 
 def _dense_rows(X, start, stop, dtype):

@@ -16,11 +16,36 @@ from ._gibbs import (
     softplus_,
 )
 
-# Elements of the (rows, D, H) tensor that the exact pseudo-likelihood builds at
-# once: 2**22 float64 is 32 MB, small enough to stay cheap and bounded.
-_PL_CHUNK_ELEMENTS = 2**22
-# States enumerated per chunk by the exact partition function.
+# The one memory budget of the chunked exact computations (pseudo-likelihood,
+# state enumeration, exact DBN free energy): the temporaries one chunk builds
+# stay within about this many bytes (per joblib worker), whatever the sizes.
+ENUM_BUDGET_BYTES = 2**25  # 32 MiB
+# At most this many states per enumeration task even when the budget allows
+# more, so that parallel tasks stay balanced.
 _ENUM_CHUNK = 2**14
+# Elements of each of the two (rows, D, H) buffers of the exact
+# pseudo-likelihood: the budget, in float64, split over the two.
+_PL_CHUNK_ELEMENTS = ENUM_BUDGET_BYTES // 16
+
+
+def enum_chunk_sizes(n_rows, n_states, *, row_bytes, state_bytes, pair_bytes):
+    """Rows and states per chunk so that one chunk's temporaries fit the budget.
+
+    A chunk of ``R`` rows and ``S`` states is taken to need ``R * row_bytes +
+    S * state_bytes + R * S * pair_bytes`` bytes; at most half of
+    ``ENUM_BUDGET_BYTES`` goes to the per-state arrays. Depends on the sizes
+    and the budget only (never on ``n_jobs``), so chunked results are the same
+    for every number of workers.
+
+    Returns
+    -------
+    rows, states : int, int (each at least 1)
+    """
+    budget = ENUM_BUDGET_BYTES
+    S = max(1, min(n_states, (budget // 2) // max(1, state_bytes)))
+    left = budget - S * state_bytes
+    R = max(1, min(n_rows, left // max(1, row_bytes + S * pair_bytes)))
+    return int(R), int(S)
 
 
 def _row_dot(v, w):
@@ -113,14 +138,27 @@ def _chunk_lse(fn, start, stop, n_units, args):
     return logsumexp(fn(states, *args))
 
 
-def logsumexp_over_states(fn, n_units, args, *, n_jobs=None):
+def logsumexp_over_states(fn, n_units, args, *, n_jobs=None, state_bytes=None):
     """log sum over all 2**n_units binary states s of fn(s, *args), chunked.
 
     Chunks are combined by log-sum-exp and may run in parallel (joblib); the
-    result does not depend on ``n_jobs``.
+    result does not depend on ``n_jobs``. ``state_bytes``, the bytes of
+    temporaries ``fn`` builds per state, sizes the chunks to the memory
+    budget; by default only the states themselves (8 * n_units) are counted.
     """
     total = 2**n_units
-    bounds = [(s, min(total, s + _ENUM_CHUNK)) for s in range(0, total, _ENUM_CHUNK)]
+    if state_bytes is None:
+        state_bytes = 16 * n_units  # int64 bits + float64 states
+    _, size = enum_chunk_sizes(
+        1,
+        min(total, _ENUM_CHUNK),
+        row_bytes=0,
+        state_bytes=state_bytes,
+        pair_bytes=0,
+    )
+    # the budget gives at most half to states: allow the whole of it here
+    size = min(_ENUM_CHUNK, 2 * size)
+    bounds = [(s, min(total, s + size)) for s in range(0, total, size)]
     if len(bounds) == 1:
         parts = [_chunk_lse(fn, 0, total, n_units, args)]
     else:
@@ -137,9 +175,18 @@ def rbm_log_partition_exact(W, b, c, *, n_jobs=None):
     """
     W, b, c = (np.asarray(x, dtype=np.float64) for x in (W, b, c))
     H, D = W.shape
+    # per state: its bits (int64 and float64) and the (2 x) other layer's units
     if H <= D:
-        return logsumexp_over_states(_rbm_log_marginal_h, H, (W, b, c), n_jobs=n_jobs)
-    return logsumexp_over_states(_rbm_log_marginal_v, D, (W, b, c), n_jobs=n_jobs)
+        return logsumexp_over_states(
+            _rbm_log_marginal_h,
+            H,
+            (W, b, c),
+            n_jobs=n_jobs,
+            state_bytes=16 * H + 16 * D,
+        )
+    return logsumexp_over_states(
+        _rbm_log_marginal_v, D, (W, b, c), n_jobs=n_jobs, state_bytes=16 * D + 16 * H
+    )
 
 
 def logmeanexp(x):
