@@ -14,7 +14,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
+from joblib import delayed
 from scipy.special import logsumexp
 from sklearn.base import (
     BaseEstimator,
@@ -62,7 +62,7 @@ from ._gibbs import (
 )
 from ._partition import binary_states, enum_chunk_sizes, free_energy
 from ._rbm import BernoulliRBM, RBMChain
-from ._sampling import run_chains, seed_sequence
+from ._sampling import run_chains, run_parallel, seed_sequence
 from ._threads import blas_threads_for
 
 __all__ = [
@@ -294,11 +294,16 @@ def _exact_log_marginal(X, layers, var, n_jobs):
     if len(tasks) == 1:
         parts = [_log_marginal_state_chunk(X, layers, var, 0, total, rows)]
     else:
-        parts = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_log_marginal_state_chunk)(
-                X[r0:r1] if len(r_bounds) > 1 else X, layers, var, s0, s1, rows
-            )
-            for (r0, r1), (s0, s1) in tasks
+        parts = run_parallel(
+            (
+                delayed(_log_marginal_state_chunk)(
+                    X[r0:r1] if len(r_bounds) > 1 else X, layers, var, s0, s1, rows
+                )
+                for (r0, r1), (s0, s1) in tasks
+            ),
+            n_jobs=n_jobs,
+            what="exact enumeration",
+            return_as="generator",
         )
     out = np.full(n, -np.inf)
     for ((r0, r1), _), part in zip(tasks, parts, strict=True):
@@ -364,8 +369,10 @@ def _map_rows(fn, X, rows, args, n_jobs):
     bounds = [(s, min(n, s + rows)) for s in range(0, n, rows)]
     if len(bounds) <= 1:
         return fn(_dense_rows(X, 0, n, np.float64), *args)
-    parts = Parallel(n_jobs=n_jobs)(
-        delayed(fn)(_dense_rows(X, s, e, np.float64), *args) for s, e in bounds
+    parts = run_parallel(
+        (delayed(fn)(_dense_rows(X, s, e, np.float64), *args) for s, e in bounds),
+        n_jobs=n_jobs,
+        what="a row-parallel evaluation",
     )
     return np.concatenate(parts)
 
@@ -388,8 +395,10 @@ def _map_row_chunks(fn, X, width, dtype, args, n_jobs):
     bounds = [(s, min(n, s + rows)) for s in range(0, n, rows)]
     if len(bounds) <= 1:
         return fn(_dense_rows(X, 0, n, dtype), *args)
-    parts = Parallel(n_jobs=n_jobs)(
-        delayed(fn)(_dense_rows(X, s, e, dtype), *args) for s, e in bounds
+    parts = run_parallel(
+        (delayed(fn)(_dense_rows(X, s, e, dtype), *args) for s, e in bounds),
+        n_jobs=n_jobs,
+        what="a row-parallel evaluation",
     )
     return np.concatenate(parts)
 

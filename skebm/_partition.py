@@ -4,7 +4,7 @@ MATH.md is the reference for every formula here; each appears once.
 """
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import delayed
 from scipy.special import logsumexp
 from sklearn.utils.extmath import safe_sparse_dot
 
@@ -15,6 +15,7 @@ from ._gibbs import (
     sigmoid_,
     softplus_,
 )
+from ._sampling import run_parallel
 
 # The one memory budget of the chunked exact computations (pseudo-likelihood,
 # state enumeration, exact DBN free energy): the temporaries one chunk builds
@@ -162,8 +163,10 @@ def logsumexp_over_states(fn, n_units, args, *, n_jobs=None, state_bytes=None):
     if len(bounds) == 1:
         parts = [_chunk_lse(fn, 0, total, n_units, args)]
     else:
-        parts = Parallel(n_jobs=n_jobs)(
-            delayed(_chunk_lse)(fn, s, e, n_units, args) for s, e in bounds
+        parts = run_parallel(
+            (delayed(_chunk_lse)(fn, s, e, n_units, args) for s, e in bounds),
+            n_jobs=n_jobs,
+            what="exact enumeration",
         )
     return float(logsumexp(parts))
 

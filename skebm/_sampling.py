@@ -14,6 +14,7 @@ Annealing path (for :func:`run_ais`): an object with ``log_z0``,
 """
 
 import numbers
+from concurrent.futures import BrokenExecutor
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -27,6 +28,41 @@ from ._threads import blas_threads_for
 # bit-identical whatever the number of workers.
 _MIN_BLOCK = 32
 _MAX_BLOCKS = 64
+
+
+def run_parallel(jobs, *, n_jobs, what, **parallel_kw):
+    """``joblib.Parallel(n_jobs=n_jobs, **parallel_kw)(jobs)`` that never
+    returns part of a run.
+
+    A worker process that dies (killed, out of memory) breaks joblib's
+    process pool; that is re-raised as a ``RuntimeError`` naming ``what`` was
+    running, with the pool's error as its cause, so no caller can mistake the
+    blocks that did finish for the whole result. With
+    ``return_as="generator"`` the results still stream, and the error comes
+    where the lost block would have.
+    """
+    try:
+        parts = Parallel(n_jobs=n_jobs, **parallel_kw)(jobs)
+    except BrokenExecutor as err:
+        raise _worker_lost(what) from err
+    if parallel_kw.get("return_as") == "generator":
+        return _guarded(parts, what)
+    return parts
+
+
+def _guarded(parts, what):
+    try:
+        yield from parts
+    except BrokenExecutor as err:
+        raise _worker_lost(what) from err
+
+
+def _worker_lost(what):
+    return RuntimeError(
+        f"{what} stopped: a joblib worker process died before its block "
+        "finished (killed, or out of memory), so no result is returned. "
+        "Run it again, with n_jobs=1 if memory is short."
+    )
 
 
 def seed_sequence(random_state):
@@ -141,7 +177,9 @@ def run_chains(
         ]
     else:
         # joblib reports blocks as they finish when verbose
-        parts = Parallel(n_jobs=n_jobs, verbose=10 if verbose else 0)(jobs)
+        parts = run_parallel(
+            jobs, n_jobs=n_jobs, what="sampling", verbose=10 if verbose else 0
+        )
     return np.concatenate(parts, axis=0)
 
 
@@ -187,8 +225,13 @@ def run_ais(
     if len(sizes) == 1:
         parts = [_ais_block(path, betas, sizes[0], v0s[0], seeds[0])]
     else:
-        parts = Parallel(n_jobs=n_jobs, verbose=10 if verbose else 0)(
-            delayed(_ais_block)(path, betas, n, v0, seed)
-            for n, v0, seed in zip(sizes, v0s, seeds, strict=False)
+        parts = run_parallel(
+            (
+                delayed(_ais_block)(path, betas, n, v0, seed)
+                for n, v0, seed in zip(sizes, v0s, seeds, strict=False)
+            ),
+            n_jobs=n_jobs,
+            what="annealed importance sampling",
+            verbose=10 if verbose else 0,
         )
     return np.concatenate(parts)
