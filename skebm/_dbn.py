@@ -9,6 +9,7 @@ the k-th RBM and p_top is the marginal of the top RBM over its visible layer
 biases, as in :class:`skebm.BernoulliRBM`.
 """
 
+import copy
 import time
 from numbers import Integral, Real
 
@@ -21,6 +22,7 @@ from sklearn.base import (
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     _fit_context,
+    clone,
 )
 from sklearn.neural_network import MLPClassifier
 from sklearn.utils._param_validation import (
@@ -578,6 +580,16 @@ def _layer_up(data, rbm):
         W, _, c, var = rbm._params()
         return sigmoid_(_first_activation(data, W, c, var))
     return mean_hiddens(data, rbm.components_, rbm.intercept_hidden_)
+
+
+def _same_value(a, b):
+    """Whether two parameter values are equal (sequences by their items)."""
+    if isinstance(a, (list, tuple, np.ndarray)) or isinstance(
+        b, (list, tuple, np.ndarray)
+    ):
+        a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+        return a.shape == b.shape and bool(np.all(a == b))
+    return a == b if a is not None and b is not None else a is b
 
 
 def _check_hidden_layer_sizes(sizes):
@@ -1319,10 +1331,24 @@ class DBNClassifier(SafeFitMixin, ClassifierMixin, BaseEstimator):
     computes exactly the DBN's up-pass; the output layer starts from
     scikit-learn's (Glorot) initialisation.
 
+    The pretraining settings are the classifier's own (``hidden_layer_sizes``,
+    ``visible_units`` and the per-layer settings, the same names as
+    :class:`skebm.DBN`'s), or those of a :class:`skebm.DBN` passed as ``dbn``
+    (a meta-estimator: ``dbn__n_iter`` in a grid search).
+
     Parameters
     ----------
     hidden_layer_sizes : array-like of int, or int, default=(256, 256)
-        Units in each hidden layer, bottom first.
+        Units in each hidden layer, bottom first (unused with ``dbn``).
+    dbn : DBN, default=None
+        The network to pretrain, with its settings: a clone of it is fitted
+        on ``X`` (or, with ``pretrained=True``, a copy of it is used as it is).
+        With ``dbn`` given, ``hidden_layer_sizes``, ``visible_units``, the
+        per-layer settings and ``rbm_params`` come from it, and setting them
+        on the classifier as well is an error (the two could disagree).
+    pretrained : bool, default=False
+        ``dbn`` is already fitted: fine-tune from its weights without
+        pretraining again (the passed ``dbn`` is never modified).
     visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
         As in :class:`skebm.DBN`: "gaussian" pretrains a Gaussian-Bernoulli
         first layer on real-valued (standardized) data; the fine-tuned
@@ -1354,16 +1380,25 @@ scalar or sequence of length n_layers
         Further keyword arguments of the ``MLPClassifier`` (e.g. ``tol``,
         ``n_iter_no_change``, ``momentum``); ``activation`` is always
         "logistic".
+    warm_start : bool, default=False
+        Refitting a fitted classifier continues its fine-tuning: the fitted
+        network (``mlp_``) runs ``max_iter`` more epochs on the new data
+        from its current weights, and the DBN is not pretrained again. As
+        with ``MLPClassifier(warm_start=True)``, ``n_iter_`` counts the epochs
+        of the last fit and ``loss_curve_`` grows; the layer sizes cannot
+        change.
     verbose : int, default=0
         Verbosity of the pretraining and the fine-tuning.
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the pretraining and the fine-tuning (two independent seeds
-        drawn from one ``SeedSequence``).
+        drawn from one ``SeedSequence``). A ``dbn`` passed in is seeded by
+        its own ``random_state``.
 
     Attributes
     ----------
     dbn_ : DBN
-        The pretrained network (before fine-tuning).
+        The pretrained network (before fine-tuning): fitted here, or a copy
+        of the ``pretrained`` ``dbn``.
     mlp_ : MLPClassifier
         The fine-tuned network; its ``coefs_`` / ``intercepts_`` are the final
         weights.
@@ -1413,6 +1448,8 @@ scalar or sequence of length n_layers
         ],
         **_RBM_SETTING_CONSTRAINTS,
         "rbm_params": [dict, list, None],
+        "dbn": [DBN, None],
+        "pretrained": ["boolean"],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "learning_rate_init": [LEARNING_RATE],
@@ -1423,6 +1460,7 @@ scalar or sequence of length n_layers
         ],
         "early_stopping": ["boolean"],
         "fine_tune_params": [dict, None],
+        "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state", np.random.Generator],
     }
@@ -1431,6 +1469,8 @@ scalar or sequence of length n_layers
         self,
         hidden_layer_sizes=(256, 256),
         *,
+        dbn=None,
+        pretrained=False,
         visible_units="bernoulli",
         learning_rate=0.1,
         batch_size=10,
@@ -1450,10 +1490,13 @@ scalar or sequence of length n_layers
         fine_tune_batch_size="auto",
         early_stopping=False,
         fine_tune_params=None,
+        warm_start=False,
         verbose=0,
         random_state=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.dbn = dbn
+        self.pretrained = pretrained
         self.visible_units = visible_units
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -1473,6 +1516,7 @@ scalar or sequence of length n_layers
         self.fine_tune_batch_size = fine_tune_batch_size
         self.early_stopping = early_stopping
         self.fine_tune_params = fine_tune_params
+        self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
 
@@ -1493,12 +1537,47 @@ scalar or sequence of length n_layers
         self : DBNClassifier
             The fitted classifier.
         """
-        sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        X, y = self._validate_train_data(X, y)
-        mlp = self._pretrain(X, sizes)
+        if self.warm_start and hasattr(self, "mlp_"):
+            X, y = self._validate_train_data(X, y, reset=False)
+            sizes = self._warm_sizes()
+            mlp = self.mlp_
+            params = self._mlp_params(sizes, mlp.random_state)
+            mlp.set_params(**params, warm_start=True)
+        else:
+            X, y = self._validate_train_data(X, y)
+            sizes, mlp = self._pretrain(X)
         with self._fine_tune_threads(X, sizes, mlp):
             mlp.fit(X, y)
         return self._finish(mlp)
+
+    def _warm_sizes(self):
+        have = list(self.mlp_.hidden_layer_sizes)
+        want = self._requested_sizes()
+        if want is not None and list(want) != have:
+            raise ValueError(
+                f"warm_start continues the fitted network of layers {have}: the "
+                f"layer sizes cannot change (got {list(want)}); set "
+                "warm_start=False to fit a new network."
+            )
+        return have
+
+    def _requested_sizes(self):
+        """The hidden layer sizes asked for (None: those of a fitted dbn)."""
+        if self.dbn is None:
+            return _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        if self.pretrained:
+            return None
+        return _check_hidden_layer_sizes(self.dbn.hidden_layer_sizes)
+
+    def _gaussian_input(self, reset):
+        # a new fit follows the parameters, a continued one the fitted DBN
+        if not reset:
+            return self.dbn_._gaussian()
+        if self.dbn is None:
+            return self.visible_units == "gaussian"
+        if self.pretrained:
+            return self.dbn._gaussian()
+        return self.dbn.visible_units == "gaussian"
 
     @available_if(_stochastic_solver)
     @atomic_fit
@@ -1534,9 +1613,8 @@ scalar or sequence of length n_layers
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit."
                 )
-            sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
             X, y = self._validate_train_data(X, y)
-            mlp = self._pretrain(X, sizes)
+            sizes, mlp = self._pretrain(X)
         else:
             X, y = self._validate_train_data(X, y, reset=False)
             sizes, mlp = list(self.mlp_.hidden_layer_sizes), self.mlp_
@@ -1544,20 +1622,28 @@ scalar or sequence of length n_layers
             mlp.partial_fit(X, y, classes=classes if first else None)
         return self._finish(mlp)
 
-    def _pretrain(self, X, sizes):
-        """Fit ``dbn_``; return the MLP that starts from its weights."""
+    def _pretrain(self, X):
+        """Fit ``dbn_``; return its layer sizes and the MLP that starts from
+        its weights."""
         dbn_seed, mlp_seed = (
             int(s.generate_state(1)[0])
             for s in seed_sequence(self.random_state).spawn(2)
         )
-        self.dbn_ = DBN(
-            sizes,
-            visible_units=self.visible_units,
-            **{k: getattr(self, k) for k in RBM_SETTINGS},
-            rbm_params=self.rbm_params,
-            verbose=self.verbose,
-            random_state=dbn_seed,
-        ).fit(X)
+        if self.dbn is None:
+            self.dbn_ = DBN(
+                _check_hidden_layer_sizes(self.hidden_layer_sizes),
+                visible_units=self.visible_units,
+                **{k: getattr(self, k) for k in RBM_SETTINGS},
+                rbm_params=self.rbm_params,
+                verbose=self.verbose,
+                random_state=dbn_seed,
+            ).fit(X)
+        elif self.pretrained:
+            # a copy: fine-tuning and later fits never touch the user's dbn
+            self.dbn_ = copy.deepcopy(self.dbn)
+        else:
+            self.dbn_ = clone(self.dbn).fit(X)
+        sizes = [r.n_components for r in self.dbn_.rbms_]
         mlp = _PretrainedMLPClassifier(**self._mlp_params(sizes, mlp_seed))
         mlp.pretrained = [
             (r.components_.T, r.intercept_hidden_) for r in self.dbn_.rbms_
@@ -1567,7 +1653,7 @@ scalar or sequence of length n_layers
             # p(h1 | x) = sigmoid(c + W (x / var)): fold 1 / var into the weights
             W = self.dbn_.rbms_[0].components_
             mlp.pretrained[0] = ((W / var).T, mlp.pretrained[0][1])
-        return mlp
+        return sizes, mlp
 
     def _mlp_params(self, sizes, seed):
         """The fine-tuning MLP's parameters (``fine_tune_params`` on top)."""
@@ -1587,9 +1673,10 @@ scalar or sequence of length n_layers
 
     def _validate_params(self):
         super()._validate_params()
+        self._check_dbn()
         # checked before pretraining (the MLP's own check would come after
         # it, and is skipped for nested estimators)
-        sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        sizes = self._requested_sizes() or [1]
         allowed = set(MLPClassifier().get_params())
         bad = sorted(set(self.fine_tune_params or {}) - allowed)
         if bad:
@@ -1601,6 +1688,27 @@ scalar or sequence of length n_layers
             MLPClassifier(**self._mlp_params(sizes, 0))._validate_params()
         except ValueError as e:
             raise type(e)(f"{type(self).__name__} fine-tuning: {e}") from None
+
+    def _check_dbn(self):
+        if self.dbn is None:
+            if self.pretrained:
+                raise ValueError("pretrained=True needs a fitted DBN passed as dbn.")
+            return
+        defaults = type(self)().get_params()
+        own = ("hidden_layer_sizes", "visible_units", "rbm_params", *RBM_SETTINGS)
+        clash = [k for k in own if not _same_value(getattr(self, k), defaults[k])]
+        if clash:
+            raise ValueError(
+                f"dbn is given, so the pretraining settings are those of dbn; "
+                f"the classifier's {clash} would be ignored. Set them on the "
+                "DBN (dbn__<name> in a grid search)."
+            )
+        if self.pretrained:
+            check_is_fitted(
+                self.dbn,
+                msg="pretrained=True needs a fitted dbn; this DBN is not fitted. "
+                "Call its fit first, or set pretrained=False to fit it here.",
+            )
 
     @staticmethod
     def _fine_tune_threads(X, sizes, mlp):
@@ -1631,7 +1739,13 @@ scalar or sequence of length n_layers
             reset=reset,
         )
         check_classification_targets(y)
-        if self.visible_units != "gaussian":
+        if self.dbn is not None and self.pretrained and reset:
+            if X.shape[1] != self.dbn.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but the pretrained dbn was "
+                    f"fitted on {self.dbn.n_features_in_}."
+                )
+        if not self._gaussian_input(reset):
             check_unit_interval(X, "X", self)
         return X, y
 

@@ -598,3 +598,93 @@ def test_classifier_partial_fit():
     assert not np.allclose(fitted.mlp_.coefs_[0], before)
     # as in scikit-learn, lbfgs has no partial_fit
     assert not hasattr(DBNClassifier(solver="lbfgs"), "partial_fit")
+
+
+# ------------------------------------------------- classifier as meta-estimator
+def _quiet_fit(est, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(*args)
+
+
+def test_classifier_pretrains_a_clone_of_the_given_dbn():
+    X, y = X_DIGITS[:200], load_digits().target[:200]
+    dbn = DBN((12, 6), n_iter=2, learning_rate=0.05, random_state=3)
+    clf = _quiet_fit(DBNClassifier(dbn=dbn, max_iter=3, random_state=0), X, y)
+    assert not hasattr(dbn, "rbms_")  # the given DBN is a template only
+    ref = clone(dbn).fit(X)
+    for got, want in zip(clf.dbn_.rbms_, ref.rbms_, strict=True):
+        assert_array_equal(got.components_, want.components_)
+    assert [c.shape for c in clf.mlp_.coefs_] == [(64, 12), (12, 6), (6, 10)]
+    # the nested settings are grid-searchable parameters
+    assert clf.get_params()["dbn__n_iter"] == 2
+    clf.set_params(dbn__hidden_layer_sizes=(8,))
+    _quiet_fit(clf, X, y)
+    assert [c.shape for c in clf.mlp_.coefs_] == [(64, 8), (8, 10)]
+
+
+def test_classifier_fine_tunes_a_pretrained_dbn_without_touching_it():
+    X, y = X_DIGITS[:200], load_digits().target[:200]
+    dbn = DBN((12,), n_iter=2, random_state=0).fit(X)
+    before = dbn.rbms_[0].components_.copy()
+    clf = DBNClassifier(dbn=dbn, pretrained=True, max_iter=1, learning_rate_init=1e-12)
+    _quiet_fit(clf, X, y)
+    assert clf.dbn_ is not dbn
+    assert_array_equal(clf.dbn_.rbms_[0].components_, before)
+    assert_allclose(clf.mlp_.coefs_[0], before.T, atol=1e-9)
+    clf.set_params(learning_rate_init=0.1, max_iter=5)
+    _quiet_fit(clf, X, y)
+    assert_array_equal(dbn.rbms_[0].components_, before)
+    # a pretrained network of another width is refused before anything runs
+    with pytest.raises(ValueError, match="X has 10 features, but the pretrained"):
+        clf.fit(X[:, :10], y)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(pretrained=True), "pretrained=True needs a fitted DBN passed as dbn"),
+        (
+            dict(dbn=DBN((4,)), pretrained=True),
+            "pretrained=True needs a fitted dbn; this DBN is not fitted",
+        ),
+        (
+            dict(dbn=DBN((4,)), n_iter=3, hidden_layer_sizes=[8]),
+            re.escape("the classifier's ['hidden_layer_sizes', 'n_iter'] would be"),
+        ),
+        (dict(dbn=BernoulliRBM()), "'dbn' parameter of DBNClassifier must be"),
+    ],
+)
+def test_classifier_dbn_arguments_are_checked(kwargs, message):
+    X, y = X_DIGITS[:20], load_digits().target[:20]
+    with pytest.raises((ValueError, TypeError, NotFittedError), match=message):
+        DBNClassifier(**kwargs).fit(X, y)
+    # the defaults written the other way (a list for a tuple) are no clash
+    clf = DBNClassifier(dbn=DBN((4,), n_iter=1), hidden_layer_sizes=[256, 256])
+    clf._validate_params()
+
+
+def test_classifier_warm_start_continues_the_fine_tuning():
+    X, y = X_DIGITS[:200], load_digits().target[:200]
+    kw = dict(hidden_layer_sizes=(12,), n_iter=2, max_iter=3, random_state=0)
+    clf = _quiet_fit(DBNClassifier(**kw, warm_start=True), X, y)
+    dbn_weights = clf.dbn_.rbms_[0].components_.copy()
+    # the reference: the same MLP, continued by hand
+    mlp = pickle.loads(pickle.dumps(clf.mlp_))
+    _quiet_fit(mlp.set_params(warm_start=True), X, y)
+    _quiet_fit(clf, X, y)
+    # not pretrained again
+    assert_array_equal(clf.dbn_.rbms_[0].components_, dbn_weights)
+    for got, want in zip(clf.mlp_.coefs_, mlp.coefs_, strict=True):
+        assert_array_equal(got, want)
+    # as MLPClassifier's warm start: n_iter_ counts this fit, the curve all
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6
+    cold = _quiet_fit(DBNClassifier(**kw), X, y)
+    cold = _quiet_fit(cold, X, y)
+    assert len(cold.loss_curve_) == 3
+    assert not np.array_equal(cold.dbn_.rbms_[0].components_, dbn_weights) or (
+        not np.array_equal(cold.mlp_.coefs_[0], clf.mlp_.coefs_[0])
+    )
+    with pytest.raises(ValueError, match="the layer sizes cannot change"):
+        clf.set_params(hidden_layer_sizes=(8,)).fit(X, y)
+    assert clf.mlp_.coefs_[0].shape == (64, 12)  # the rejected fit changed nothing

@@ -208,7 +208,7 @@ def test_dbn_classifier_on_standardized_digits():
         random_state=0,
     )
     clf._validate_params()
-    mlp = clf._pretrain(X[:300], [64])
+    _, mlp = clf._pretrain(X[:300])
     # the untrained network computes the DBN's up-pass exactly
     (coef, intercept), *_ = mlp.pretrained
     np.testing.assert_allclose(
