@@ -37,6 +37,7 @@ from ._optim import (
     next_epoch_rate,
     record_epoch,
     run_epochs,
+    sgd_step_,
     start_progress,
     training_generator,
     warm_started,
@@ -672,15 +673,19 @@ class BoltzmannMachine(OneToOneFeatureMixin, BoltzmannBase):
             gW = x.T @ x / x.shape[0] - xT @ xT.T / m
             np.fill_diagonal(gW, 0)
             gb = x.mean(axis=0) - xT.mean(axis=1)
-        if self.weight_decay:
-            gW = gW - self.weight_decay * W
         return gW, gb
 
     def _step(self, x, lr):
         self.t_ = getattr(self, "t_", 0) + 1
         gW, gb = self._gradient(x)
-        self.coef_ += (lr * gW).astype(self.coef_.dtype)
-        self.intercept_ += (lr * gb).astype(self.intercept_.dtype)
+        dtype = self.coef_.dtype
+        sgd_step_(
+            [self.coef_, self.intercept_],
+            [gW.astype(dtype, copy=False), gb.astype(dtype, copy=False)],
+            lr,
+            weight_decay=self.weight_decay,
+            decayed=[True, False],
+        )
 
     @atomic_fit
     @_fit_context(prefer_skip_nested_validation=True)

@@ -30,6 +30,7 @@ from ._gibbs import (
 from ._optim import (
     next_epoch_rate,
     run_epochs,
+    sgd_step_,
     start_progress,
     training_generator,
     warm_started,
@@ -563,19 +564,22 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 fast *= theta.dtype.type(self.fast_decay)
                 fast[:H] += k * G
                 fast[H, :-1] += k * db
-            if self.weight_decay:
-                G[:, :-1] -= theta.dtype.type(lr * self.weight_decay) * theta[:H, :-1]
-            if self.momentum:
-                if self._velocity is None:
-                    self._velocity = np.zeros_like(theta)
-                vel = self._velocity
-                vel *= self.momentum
-                vel[:H] += G
-                vel[H, :-1] += db
-                theta += vel
-            else:
-                theta[:H] += G
-                theta[H, :-1] += db
+            if self.momentum and self._velocity is None:
+                self._velocity = np.zeros_like(theta)
+            vel = self._velocity
+
+            def parts(a, last):  # W, c and b inside the packed theta layout
+                return [a[:H, :-1], a[:H, -1], last]
+
+            sgd_step_(
+                parts(theta, theta[H, :-1]),
+                parts(G, db),
+                1.0,  # G and db carry the rate already (scale = lr / B)
+                velocities=parts(vel, vel[H, :-1]) if self.momentum else None,
+                momentum=self.momentum,
+                weight_decay=lr * self.weight_decay,
+                decayed=[True, False, False],
+            )
         if self.average is not False:
             self._accumulate_average(theta, B)
         if self.sparsity_cost:
