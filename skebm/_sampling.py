@@ -16,10 +16,11 @@ Annealing path (for :func:`run_ais`): an object with ``log_z0``,
 import numbers
 from concurrent.futures import BrokenExecutor
 
+import joblib
 import numpy as np
 from joblib import Parallel, delayed
 
-from ._threads import blas_threads_for
+from ._threads import _config, _get_controller, blas_threads_for
 
 # Within a block BLAS runs single-threaded (see _threads.py); blocks of chains
 # run in parallel over joblib workers.
@@ -55,6 +56,33 @@ def _guarded(parts, what):
         yield from parts
     except BrokenExecutor as err:
         raise _worker_lost(what) from err
+
+
+def block_threads(n_jobs, n_blocks):
+    """Python threads to run blocks of chains on, or 0 to run them as asked.
+
+    Measured (``benchmarks/bench_threads.py``): a block of ~33 chains makes
+    products too small for a second BLAS thread, and threaded BLAS pools that
+    spin collapse on a busy machine; but numpy releases the GIL inside its
+    products, element-wise work and random draws, so two blocks run side by
+    side on two threads (about 1.45x on 2 cores), and a waiting Python thread
+    does not spin. So when the caller left ``n_jobs`` at None and set no
+    joblib backend, the blocks run on as many threads as numpy's BLAS pool
+    allows (1 inside ``threadpool_limits(1)`` or a joblib worker, so never
+    oversubscribed) and the machine has cores. The blocks, and so the
+    result, are the same whatever the number of threads.
+    """
+    if n_jobs is not None or n_blocks < 2 or _config["blas_threads"] == "inherit":
+        return 0
+    backend, context_jobs = joblib.parallel.get_active_backend()
+    if context_jobs is not None or type(backend).__name__ != "LokyBackend":
+        return 0  # the user chose how to parallelise: Parallel honours it
+    blas = [
+        lib.num_threads
+        for lib in _get_controller().select(user_api="blas").lib_controllers
+    ]
+    threads = min(n_blocks, joblib.cpu_count(), max(blas, default=1))
+    return threads if threads > 1 else 0
 
 
 def _worker_lost(what):
@@ -169,12 +197,28 @@ def run_chains(
         delayed(_run_block)(model, n, n_steps, v0, thin, probabilities, seed)
         for n, v0, seed in zip(sizes, blocks_v0, seeds, strict=False)
     )
+    threads = block_threads(n_jobs, len(sizes))
     if len(sizes) == 1:
         parts = [
             _run_block(
                 model, sizes[0], n_steps, blocks_v0[0], thin, probabilities, seeds[0]
             )
         ]
+    elif threads:
+        # one BLAS limit for all threads: threadpoolctl's limit is process-wide
+        with blas_threads_for(None):
+            parts = run_parallel(
+                (
+                    delayed(_run_block_inner)(
+                        model, n, n_steps, v0, thin, probabilities, seed
+                    )
+                    for n, v0, seed in zip(sizes, blocks_v0, seeds, strict=False)
+                ),
+                n_jobs=threads,
+                what="sampling",
+                prefer="threads",
+                verbose=10 if verbose else 0,
+            )
     else:
         # joblib reports blocks as they finish when verbose
         parts = run_parallel(
@@ -222,8 +266,21 @@ def run_ais(
         None if init is None else init[s:e]
         for s, e in zip(starts[:-1], starts[1:], strict=False)
     ]
+    threads = block_threads(n_jobs, len(sizes))
     if len(sizes) == 1:
         parts = [_ais_block(path, betas, sizes[0], v0s[0], seeds[0])]
+    elif threads:
+        with blas_threads_for(None):  # one limit for all threads, as above
+            parts = run_parallel(
+                (
+                    delayed(_ais_block_inner)(path, betas, n, v0, seed)
+                    for n, v0, seed in zip(sizes, v0s, seeds, strict=False)
+                ),
+                n_jobs=threads,
+                what="annealed importance sampling",
+                prefer="threads",
+                verbose=10 if verbose else 0,
+            )
     else:
         parts = run_parallel(
             (

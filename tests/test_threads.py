@@ -80,3 +80,43 @@ def test_fit_same_result_with_policy_off():
     with skebm.config_context(blas_threads="inherit"), threadpool_limits(1):
         b = BernoulliRBM(**kw).fit(X).components_
     np.testing.assert_array_equal(a, b)
+
+
+def test_blocks_of_chains_run_on_threads_only_when_nothing_else_was_asked():
+    from joblib import parallel_config
+
+    from skebm._sampling import block_threads
+
+    with threadpool_limits(2, user_api="blas"):
+        assert block_threads(None, 3) in (0, 2)  # 0 on a one-core machine
+        assert block_threads(None, 1) == 0
+        assert block_threads(1, 3) == block_threads(2, 3) == 0
+        with parallel_config(backend="threading", n_jobs=2):
+            assert block_threads(None, 3) == 0
+        with parallel_config(n_jobs=2):
+            assert block_threads(None, 3) == 0
+        with skebm.config_context(blas_threads="inherit"):
+            assert block_threads(None, 3) == 0
+    # a user's (or a joblib worker's) one-thread limit means no extra threads
+    with threadpool_limits(1, user_api="blas"):
+        assert block_threads(None, 3) == 0
+
+
+def test_threaded_blocks_give_the_serial_result_and_restore_the_pools():
+    rng = np.random.default_rng(0)
+    X = (rng.random((60, 12)) < 0.4).astype(float)
+    rbm = BernoulliRBM(8, n_iter=2, random_state=0).fit(X)
+    with threadpool_limits(2, user_api="blas"):
+        before = _threads()
+        threaded = rbm.sample(150, n_steps=20, random_state=1)  # 4 blocks
+        after = _threads()
+        log_w = rbm.log_partition(method="ais", n_runs=150, n_betas=50, random_state=2)
+        assert _threads() == before == after
+    with threadpool_limits(1, user_api="blas"):
+        serial = rbm.sample(150, n_steps=20, random_state=1)
+        rbm2 = BernoulliRBM(8, n_iter=2, random_state=0).fit(X)
+        log_w1 = rbm2.log_partition(
+            method="ais", n_runs=150, n_betas=50, random_state=2
+        )
+    np.testing.assert_array_equal(threaded, serial)
+    assert log_w == log_w1
