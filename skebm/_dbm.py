@@ -20,7 +20,7 @@ from scipy.special import entr, logsumexp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
     EXACT_MAX_UNITS,
@@ -29,11 +29,24 @@ from ._base import (
     Timer,
     atomic_fit,
     check_finite_state,
+    check_unit_interval,
     params_digest,
     print_epoch,
     validate_unit_interval_X,
 )
 from ._cd import GradientWorkspace
+from ._gaussian import (
+    _LOG_2PI,
+    GaussianBernoulliRBM,
+    _column_moments,
+    _gaussian_log_marginal_h,
+    _normal,
+    _quadratic,
+    gaussian_hidden_activation,
+    gaussian_visible_mean,
+    tempered_visible_moments,
+    variance_scale,
+)
 from ._gibbs import (
     bernoulli_draw,
     sample_bernoulli_,
@@ -69,6 +82,7 @@ __all__ = [
     "DBM",
     "DBMAnnealingPath",
     "DBMChain",
+    "GaussianDBMAnnealingPath",
     "dbm_activation",
     "dbm_free_energy_exact",
     "dbm_gibbs_sweep_",
@@ -76,6 +90,7 @@ __all__ = [
     "dbm_log_unnormalized",
     "dbm_mean_field",
     "dbm_variational_bound",
+    "dbm_visible_input",
 ]
 
 # Rows the verbose per-epoch bound is computed on.
@@ -97,7 +112,18 @@ def _dot(x, W_T):
     return x @ W_T
 
 
-def dbm_activation(layers, Ws, bs, k):
+def dbm_visible_input(v, W1, inv_var=None):
+    """The visible layer's input to h^1: W^1 v, or W^1 (v / s) for Gaussian
+    visible units of variances s (``inv_var`` = 1 / s), shape (n, n_1).
+
+    ``v`` may be sparse for binary units.
+    """
+    if inv_var is None:
+        return _dot(v, W1.T)
+    return gaussian_hidden_activation(v, W1, W1.dtype.type(0), inv_var)
+
+
+def dbm_activation(layers, Ws, bs, k, inv_var=None):
     """Input to layer ``k`` from its neighbours: b^k + W^k x^{k-1} + W^{k+1}T x^{k+1}.
 
     Parameters
@@ -108,6 +134,10 @@ def dbm_activation(layers, Ws, bs, k):
     bs : list of L + 1 bias vectors
     k : int
         Layer index, 0 (visible) to L.
+    inv_var : ndarray of shape (n_0,), default=None
+        1 / s for Gaussian visible units of variances s (then h^1 sees
+        v / s, see :func:`dbm_visible_input`, and the activation of the
+        visible layer is the mean b^0 + W^1T h^1 of p(v | h^1)).
 
     Returns
     -------
@@ -115,7 +145,9 @@ def dbm_activation(layers, Ws, bs, k):
     """
     L = len(Ws)
     a = None
-    if k >= 1:
+    if k == 1:
+        a = dbm_visible_input(layers[0], Ws[0], inv_var)
+    elif k >= 1:
         a = _dot(layers[k - 1], Ws[k - 1].T)
     if k < L:
         t = layers[k + 1] @ Ws[k]
@@ -127,18 +159,28 @@ def dbm_activation(layers, Ws, bs, k):
     return a
 
 
-def dbm_gibbs_sweep_(layers, Ws, bs, rng, *, fast=False):
+def dbm_gibbs_sweep_(layers, Ws, bs, rng, *, fast=False, var=None):
     """One block-Gibbs sweep: all odd layers given the even ones, then all even.
 
     Updates ``layers`` in place (each entry must be a float array) and
     returns p(v = 1 | x^1), the probabilities the new visible states were drawn
     from. ``fast`` selects the 16-bit Bernoulli draws used in training.
+    With ``var`` (variances s of Gaussian visible units) v is drawn from
+    N(b^0 + W^1T h^1, diag s) and the mean is returned instead.
     """
     L = len(Ws)
+    inv_var = None if var is None else 1.0 / var
     p_v = None
     for parity in (1, 0):
         for k in range(parity, L + 1, 2):
-            p = sigmoid_(dbm_activation(layers, Ws, bs, k))
+            if k == 0 and var is not None:
+                p_v = gaussian_visible_mean(layers[1], Ws[0], bs[0])
+                v = _normal(p_v.shape, rng, p_v.dtype)
+                v *= np.sqrt(var)
+                v += p_v
+                layers[0][...] = v
+                continue
+            p = sigmoid_(dbm_activation(layers, Ws, bs, k, inv_var))
             sample_bernoulli_(layers[k], p, rng, fast=fast)
             if k == 0:
                 p_v = p
@@ -356,13 +398,45 @@ def _parity_units(sizes):
     return sum(sizes[0::2]), sum(sizes[1::2])
 
 
-def dbm_log_partition_exact(Ws, bs, *, n_jobs=None):
+def _gaussian_odd_log_f(states, Ws, bs, inv_var):
+    """Unnormalised log-marginal of the odd layers of a DBM with Gaussian
+    visibles: v integrated out in closed form given h^1 (without the
+    constant sum_i log sqrt(2 pi s_i)), the even hidden layers summed."""
+    L = len(Ws)
+    layers = [None] * (L + 1)
+    offset = 0
+    for k in range(1, L + 1, 2):
+        width = bs[k].size
+        layers[k] = states[:, offset : offset + width]
+        offset += width
+    summed = set(range(2, L + 1, 2))
+    out = dbm_log_unnormalized(layers, Ws, bs, summed, n=states.shape[0])
+    out += _gaussian_log_marginal_h(
+        layers[1], Ws[0], bs[0], np.zeros(bs[1].size), inv_var
+    )
+    return out
+
+
+def dbm_log_partition_exact(Ws, bs, *, var=None, n_jobs=None):
     """Exact log Z: enumerate the smaller parity class, sum the other out.
 
-    Computed in float64; feasible up to ~30 units in the smaller class.
+    Computed in float64; feasible up to ~30 units in the smaller class. With
+    ``var`` (variances s of Gaussian visible units) the odd layers are
+    enumerated: integrating v out couples the units of h^1, so they cannot
+    be summed analytically, and v is integrated in closed form given h^1
+    (a Gaussian integral, as in :func:`skebm._gaussian.gaussian_log_partition_exact`).
     """
     Ws = [np.asarray(W, dtype=np.float64) for W in Ws]
     bs = [np.asarray(b, dtype=np.float64) for b in bs]
+    if var is not None:
+        var = np.asarray(var, dtype=np.float64)
+        lse = logsumexp_over_states(
+            _gaussian_odd_log_f,
+            sum(b.size for b in bs[1::2]),
+            (Ws, bs, 1.0 / var),
+            n_jobs=n_jobs,
+        )
+        return lse + 0.5 * float(np.sum(np.log(var)) + var.size * _LOG_2PI)
     even, odd = _parity_units([b.size for b in bs])
     parity, n_units = (0, even) if even <= odd else (1, odd)
     return logsumexp_over_states(
@@ -591,20 +665,30 @@ class DBMChain:
 
     ``init_state`` puts the hidden layers at the mean-field posterior of the
     given visible rows; the first sweep samples the odd layers from it.
+    With ``var`` the visible units are Gaussian with these variances (random
+    starts are then drawn from N(b^0, diag var), and ``probabilities`` gives
+    the means of p(v | h^1)).
     """
 
-    def __init__(self, Ws, bs, mf_max_iter=10, mf_tol=1e-5):
+    def __init__(self, Ws, bs, mf_max_iter=10, mf_tol=1e-5, var=None):
         self.Ws, self.bs = Ws, bs
         self.dtype = Ws[0].dtype
         self.mf_max_iter, self.mf_tol = mf_max_iter, mf_tol
+        self.var = var
+        self.inv_var = None if var is None else 1.0 / var
 
     def random_visible(self, n, rng):
+        if self.var is not None:
+            v = _normal((n, self.Ws[0].shape[1]), rng, self.dtype)
+            v *= np.sqrt(self.var)
+            v += self.bs[0]
+            return v
         return (rng.random((n, self.Ws[0].shape[1])) < 0.5).astype(self.dtype)
 
     def init_state(self, v0):
         v = np.array(v0, dtype=self.dtype)
         mus, _ = dbm_mean_field(
-            v @ self.Ws[0].T,
+            dbm_visible_input(v, self.Ws[0], self.inv_var),
             self.Ws,
             self.bs,
             max_iter=self.mf_max_iter,
@@ -613,7 +697,7 @@ class DBMChain:
         return {"x": [v] + mus, "p": v.copy()}
 
     def step_(self, state, rng):
-        state["p"] = dbm_gibbs_sweep_(state["x"], self.Ws, self.bs, rng)
+        state["p"] = dbm_gibbs_sweep_(state["x"], self.Ws, self.bs, rng, var=self.var)
 
     def visible(self, state, probabilities):
         return (state["p"] if probabilities else state["x"][0]).copy()
@@ -652,6 +736,7 @@ class DBMAnnealingPath:
         self.db = bs[0] - self.b_base
         self.even = list(range(0, self.L + 1, 2))
         self.odd = list(range(1, self.L + 1, 2))
+        self._inv_var = None
 
     @property
     def log_z0(self):
@@ -661,6 +746,8 @@ class DBMAnnealingPath:
     def sample_base(self, n, rng):
         x = [None] * (self.L + 1)
         for k in self.even:
+            if k == 0 and self._sample_base_visible(x, n, rng):
+                continue
             b = self.b_base if k == 0 else self.bs[k]
             p = np.broadcast_to(sigmoid_(np.array(b)), (n, b.size))
             x[k] = sample_bernoulli_(np.empty(p.shape, self.dtype), p, rng)
@@ -683,10 +770,17 @@ class DBMAnnealingPath:
             x[k] = np.ascontiguousarray(part)
         return self._state(x)
 
+    def _sample_base_visible(self, x, n, rng):
+        """Hook: draw x[0] from a non-Bernoulli base and return True."""
+        return False
+
     def _couplings(self, x):
         u = {}
         for k in self.odd:
-            a = x[k - 1] @ self.Ws[k - 1].T
+            if k == 1:
+                a = dbm_visible_input(x[0], self.Ws[0], self._inv_var)
+            else:
+                a = x[k - 1] @ self.Ws[k - 1].T
             if k < self.L:
                 a += x[k + 1] @ self.Ws[k]
             u[k] = a
@@ -698,7 +792,7 @@ class DBMAnnealingPath:
     def delta_log_f(self, state, beta0, beta1):
         """log p*_{beta1} - log p*_{beta0} of each chain (float64)."""
         t = self.dtype.type
-        out = (beta1 - beta0) * (state["x"][0] @ self.db).astype(np.float64)
+        out = (beta1 - beta0) * self._visible_gap(state["x"][0])
         for k in self.odd:
             u, b = state["u"][k], self.bs[k]
             f1 = u * t(beta1)
@@ -709,6 +803,15 @@ class DBMAnnealingPath:
             out -= softplus_(f0).sum(axis=1, dtype=np.float64)
         return out
 
+    def _visible_gap(self, v):
+        """d log p*_beta / d beta of the visible terms alone (float64)."""
+        return (v @ self.db).astype(np.float64)
+
+    def _draw_visible_(self, x, beta, rng):
+        """Hook: draw x[0] given x[1] at ``beta`` and return True (else the
+        Bernoulli update below runs)."""
+        return False
+
     def step_(self, state, beta, rng):
         """One odd-then-even Gibbs sweep leaving p_beta invariant."""
         x, u = state["x"], state["u"]
@@ -718,6 +821,8 @@ class DBMAnnealingPath:
             a += self.bs[k]
             x[k] = sample_bernoulli_(a, sigmoid_(a), rng)
         for k in self.even:
+            if k == 0 and self._draw_visible_(x, beta, rng):
+                continue
             a = None
             if k >= 1:
                 a = x[k - 1] @ self.Ws[k - 1].T
@@ -733,6 +838,60 @@ class DBMAnnealingPath:
         for k in self.odd:
             x[k] = None
         state["u"] = self._couplings(x)
+
+
+class GaussianDBMAnnealingPath(DBMAnnealingPath):
+    """AIS path of a DBM with Gaussian visible units of variances ``var``.
+
+    As :class:`DBMAnnealingPath` (odd layers summed out, couplings annealed,
+    hidden biases kept), with the visible terms of
+    :class:`skebm._gaussian.GaussianAnnealingPath`: h^1 sees v / s, and
+
+        log p*_beta = -(1 - beta) sum_i (v_i - a_i)^2 / (2 t_i)
+                      - beta sum_i (v_i - b_i)^2 / (2 s_i) + (hidden terms),
+
+    from a base N(a, diag t) matched to the data: log Z_0 =
+    sum_i log sqrt(2 pi t_i) + sum over hidden layers of sum softplus(b^l).
+    """
+
+    def __init__(self, Ws, bs, var, base_mean, base_var):
+        super().__init__(Ws, bs, bs[0])
+        dtype = self.dtype
+        self._inv_var = (1.0 / np.asarray(var)).astype(dtype)
+        self.a = np.asarray(base_mean, dtype=dtype)
+        base_var = np.asarray(base_var, dtype=np.float64)
+        self.inv_t = (1.0 / base_var).astype(dtype)
+        self._log_t = np.log(base_var)
+
+    @property
+    def log_z0(self):
+        hidden = sum(
+            softplus_(np.array(b, dtype=np.float64)).sum() for b in self.bs[1:]
+        )
+        D = self._log_t.size
+        return float(hidden + 0.5 * (self._log_t.sum() + D * _LOG_2PI))
+
+    def _sample_base_visible(self, x, n, rng):
+        v = _normal((n, self.a.size), rng, self.dtype)
+        v *= 1.0 / np.sqrt(self.inv_t)
+        v += self.a
+        x[0] = v
+        return True
+
+    def _visible_gap(self, v):
+        gap = _quadratic(v, self.a, self.inv_t) - _quadratic(
+            v, self.bs[0], self._inv_var
+        )
+        return gap.astype(np.float64)
+
+    def _draw_visible_(self, x, beta, rng):
+        mean, tau = tempered_visible_moments(
+            x[1], self.Ws[0], self.bs[0], self._inv_var, self.a, self.inv_t, beta
+        )
+        noise = _normal(mean.shape, rng, mean.dtype)
+        noise *= 1.0 / np.sqrt(tau)
+        np.add(mean, noise, out=x[0])
+        return True
 
 
 # --------------------------------------------------------------------------
@@ -982,6 +1141,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
+        "visible_units": [StrOptions({"bernoulli", "gaussian"})],
         "learning_rate": [LEARNING_RATE],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
@@ -1024,6 +1184,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self,
         hidden_layer_sizes=(500, 1000),
         *,
+        visible_units="bernoulli",
         learning_rate=0.002,
         batch_size=100,
         n_iter=10,
@@ -1060,6 +1221,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         warm_start=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_units = visible_units
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -1132,17 +1294,79 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         sizes = [W.shape[0] for W in self.coefs_]
         return sizes[-1] if self.transform_layers == "top" else sum(sizes)
 
+    def _gaussian(self):
+        # a fitted model keeps the unit type it was fitted with
+        if hasattr(self, "coefs_"):
+            return hasattr(self, "variances_")
+        return self.visible_units == "gaussian"
+
+    def _var(self):
+        """Variances of the Gaussian visible units in the weights' dtype, or
+        None for binary units."""
+        var = getattr(self, "variances_", None) if hasattr(self, "coefs_") else None
+        return None if var is None else var.astype(self.coefs_[0].dtype, copy=False)
+
+    def _inv_var(self):
+        var = self._var()
+        return None if var is None else 1.0 / var
+
     def _validate_train_X(self, X, reset, min_samples=None):
-        return validate_unit_interval_X(self, X, reset=reset, min_samples=min_samples)
+        # a new fit follows the parameter, a continued one the fitted model
+        gaussian = self.visible_units == "gaussian" if reset else self._gaussian()
+        if not gaussian:
+            return validate_unit_interval_X(
+                self, X, reset=reset, min_samples=min_samples
+            )
+        if self.dynamic_binarization:
+            raise ValueError(
+                "dynamic_binarization draws binary data and needs "
+                'visible_units="bernoulli"; Gaussian visible units model the '
+                "real values themselves."
+            )
+        if sp.issparse(X):
+            self._check_visible_values(X, "X")
+        if min_samples is None:
+            min_samples = 2 if reset else 1
+        return validate_data(
+            self,
+            X,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            ensure_min_samples=min_samples,
+        )
+
+    def _check_visible_values(self, X, name):
+        if not self._gaussian():
+            check_unit_interval(X, name, self)
+        elif sp.issparse(X):
+            # the Gaussian energy is not sparse in v ((v - b)^2 terms)
+            raise TypeError(
+                f"{type(self).__name__} with Gaussian visible units does not "
+                f"accept sparse {name}: convert it with .toarray() (the "
+                "quadratic energy terms make every entry count)."
+            )
+        # any finite real value (validate_data refused NaN and inf)
+
+    def _visible_terms(self, X):
+        """(b^0 . v, or -sum_i (v_i - b_i)^2 / (2 s_i) for Gaussian visibles;
+        the input of v to h^1) for validated ``X``: the two terms through
+        which the visible layer enters every bound and free energy."""
+        Ws, bs = self.coefs_, self.intercepts_
+        inv_var = self._inv_var()
+        a1 = dbm_visible_input(X, Ws[0], inv_var)
+        if inv_var is None:
+            bv = np.asarray(safe_sparse_dot(X, bs[0])).ravel()
+        else:
+            bv = -_quadratic(X, bs[0], inv_var)
+        return bv, a1
 
     def _mean_field(self, X):
-        """(b^0 . v, W^1 v, mean-field means) for validated ``X``."""
+        """(visible terms, input to h^1, mean-field means) for validated ``X``."""
         Ws, bs = self.coefs_, self.intercepts_
-        a1 = _dot(X, Ws[0].T)
+        bv, a1 = self._visible_terms(X)
         mus, _ = dbm_mean_field(
             a1, Ws, bs, max_iter=self.mean_field_max_iter, tol=self.mean_field_tol
         )
-        bv = np.asarray(safe_sparse_dot(X, bs[0])).ravel()
         return bv, a1, mus
 
     # ---------------------------------------------------------- training
@@ -1155,6 +1379,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             for k in range(1, len(dims))
         ]
         self.intercepts_ = [np.zeros(d, dtype=dtype) for d in dims]
+        if self.visible_units == "gaussian":
+            # the data's means and variances (constant features handled as
+            # GaussianBernoulliRBM handles them)
+            mean, var = _column_moments(X)
+            self.intercepts_[0][...] = mean
+            self.variances_ = variance_scale(var, dtype).astype(dtype)
+            return
         p = (np.asarray(X.sum(axis=0), dtype=np.float64).ravel() + 1.0) / (n + 2.0)
         self.intercepts_[0][...] = np.log(p) - np.log1p(-p)
 
@@ -1174,22 +1405,26 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         timer = Timer()
         rbms = []
         data = X
+        gaussian = self.visible_units == "gaussian"
         for k, size in enumerate(sizes, start=1):
-            if L == 1:
-                cls = BernoulliRBM
-            elif k == 1:
-                cls = _BottomRBM
-            elif k == L:
-                cls = _TopRBM
+            kw = dict(common)
+            if k == 1 and gaussian:
+                # a plain GRBM, not doubled: see the docstring of ``pretrain``
+                cls = GaussianBernoulliRBM
+                del kw["visible_bias_init"]  # its means start at the data mean
             else:
-                cls = BernoulliRBM
-            # only the data itself is binarized anew; upper layers see
-            # probabilities
-            rbm = cls(
-                n_components=size,
-                dynamic_binarization=self.dynamic_binarization and k == 1,
-                **common,
-            ).fit(data)
+                if L == 1:
+                    cls = BernoulliRBM
+                elif k == 1:
+                    cls = _BottomRBM
+                elif k == L:
+                    cls = _TopRBM
+                else:
+                    cls = BernoulliRBM
+                # only the data itself is binarized anew; upper layers see
+                # probabilities
+                kw["dynamic_binarization"] = self.dynamic_binarization and k == 1
+            rbm = cls(n_components=size, **kw).fit(data)
             rbms.append(rbm)
             if k < L:
                 data = rbm.transform(data)
@@ -1211,6 +1446,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 c *= c.dtype.type(0.5)
             bs.append(c)
         self.coefs_, self.intercepts_ = Ws, bs
+        if gaussian:
+            self.variances_ = rbms[0].variances_.astype(X.dtype)
 
     def _initialize_chains(self, X, rng):
         m = self.batch_size if self.n_chains is None else self.n_chains
@@ -1222,9 +1459,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         )
         p = X[rows]
         p = np.asarray(p.toarray() if sp.issparse(p) else p, dtype=dtype)
-        v = sample_bernoulli_(np.empty_like(p), p, rng)
+        inv_var = self._inv_var()
+        if inv_var is None:
+            v = sample_bernoulli_(np.empty_like(p), p, rng)
+        else:
+            v = p.copy()  # real-valued data rows are states already
         mus, _ = dbm_mean_field(
-            v @ self.coefs_[0].T,
+            dbm_visible_input(v, self.coefs_[0], inv_var),
             self.coefs_,
             self.intercepts_,
             max_iter=self.mean_field_max_iter,
@@ -1246,6 +1487,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._data_count = 0
         self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
         self._data_count += X.shape[0]
+        if self._gaussian():
+            # second moments for the Gaussian base model of AIS
+            if reset or not hasattr(self, "_data_sq"):
+                self._data_sq = np.zeros(X.shape[1])
+            X64 = np.asarray(X, dtype=np.float64)
+            self._data_sq += np.einsum("ij,ij->j", X64, X64)
 
     def _update(self, v, rng, lr, momentum=None):
         """One joint-training step on minibatch ``v`` (dense or CSR)."""
@@ -1257,8 +1504,10 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         dtype = Ws[0].dtype
         L = len(Ws)
         B = v.shape[0]
+        var = self._var()
+        inv_var = None if var is None else 1.0 / var
         # Positive phase: mean-field posterior of the minibatch.
-        a1 = _dot(v, Ws[0].T)
+        a1 = dbm_visible_input(v, Ws[0], inv_var)
         mus, _ = dbm_mean_field(
             a1, Ws, bs, max_iter=self.mean_field_max_iter, tol=self.mean_field_tol
         )
@@ -1267,10 +1516,17 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         # through their conditional probabilities (Rao-Blackwellised).
         chains = self.particles_
         for _ in range(self.n_gibbs_steps):
-            dbm_gibbs_sweep_(chains, Ws, bs, rng, fast=True)
+            dbm_gibbs_sweep_(chains, Ws, bs, rng, fast=True, var=var)
         neg = list(chains)
         for k in range(1, L + 1, 2):
-            neg[k] = sigmoid_(dbm_activation(chains, Ws, bs, k))
+            neg[k] = sigmoid_(dbm_activation(chains, Ws, bs, k, inv_var))
+        if inv_var is not None:
+            # In u = v / s the Gaussian energy is -b.u - u.W^1T h^1 plus a
+            # term fixed by the (fixed) variances, so the statistics of W^1
+            # and b (E[h^1 (v / s)^T], E[(v - b) / s]; b cancels between the
+            # phases) and the centering algebra are the binary ones in u.
+            pos[0] = v * inv_var
+            neg[0] = chains[0] * inv_var
         m = chains[0].shape[0]
         s = dtype.type(B / m)
         sparse = sp.issparse(v)
@@ -1493,6 +1749,15 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             The fitted model.
         """
         warm = warm_started(self, "coefs_")
+        if warm and (self.visible_units == "gaussian") != self._gaussian():
+            raise ValueError(
+                "warm_start cannot change visible_units of a fitted DBM; set "
+                "warm_start=False to fit a new model."
+            )
+        if not warm:
+            # a new fit: nothing of an earlier one (e.g. its unit type) counts
+            for name in ("coefs_", "variances_"):
+                self.__dict__.pop(name, None)
         X = self._validate_train_X(X, reset=not warm)
         self._check_averaging()
         rng = training_generator(self, warm)
@@ -1537,13 +1802,21 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     def _initialize_from(self, init, X, rng, sizes):
         """Parameters from a fitted (or here fitted) RBM or DBM; see ``init``."""
-        if not isinstance(init, (BernoulliRBM, DBM)):
+        gaussian = self.visible_units == "gaussian"
+        rbm_cls = GaussianBernoulliRBM if gaussian else BernoulliRBM
+        if not isinstance(init, (rbm_cls, DBM)):
             raise ValueError(
-                f"init must be a BernoulliRBM or a DBM, got {type(init).__name__}."
+                f"init must be a {rbm_cls.__name__} or a DBM (visible_units="
+                f"{self.visible_units!r}), got {type(init).__name__}."
             )
-        is_rbm = isinstance(init, BernoulliRBM)
+        is_rbm = isinstance(init, rbm_cls)
         if not hasattr(init, "components_" if is_rbm else "coefs_"):
             init = clone(init).fit(X)
+        if not is_rbm and init._gaussian() != gaussian:
+            raise ValueError(
+                f"init is a DBM with other visible units than this one's "
+                f"({self.visible_units!r})."
+            )
         self.init_ = init
         self._initialize_random(X, rng, sizes)
         dtype = self.coefs_[0].dtype
@@ -1552,6 +1825,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             bs = [init.intercept_visible_, init.intercept_hidden_]
         else:
             Ws, bs = init.coefs_, init.intercepts_
+        if gaussian:
+            self.variances_ = np.asarray(init.variances_, dtype=dtype).copy()
         want = [W.shape for W in (self.coefs_[:1] if is_rbm else self.coefs_)]
         got = [W.shape for W in Ws]
         if want != got:
@@ -1579,7 +1854,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         chains = [np.ascontiguousarray(x[rows]) for x in old]
         for _ in range(_GROWN_CHAIN_SWEEPS):
             dbm_gibbs_sweep_(
-                chains, self.coefs_, self.intercepts_, self.random_state_, fast=True
+                chains,
+                self.coefs_,
+                self.intercepts_,
+                self.random_state_,
+                fast=True,
+                var=self._var(),
             )
         self.particles_ = chains
 
@@ -1796,8 +2076,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _free_energy_validated(self, X):
         Ws, bs = self.coefs_, self.intercepts_
         sizes = [b.size for b in bs]
-        bv = np.asarray(safe_sparse_dot(X, bs[0])).ravel()
-        a1 = _dot(X, Ws[0].T)
+        bv, a1 = self._visible_terms(X)
         if _hidden_enumeration(sizes)[1] <= EXACT_FREE_ENERGY_MAX_UNITS:
             return dbm_free_energy_exact(bv, a1, Ws, bs)
         mus, _ = dbm_mean_field(
@@ -1812,13 +2091,19 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self.intercepts_,
             mf_max_iter=self.mean_field_max_iter,
             mf_tol=self.mean_field_tol,
+            var=self._var(),
         )
 
     def _exact_size(self):
-        return min(_parity_units([b.size for b in self.intercepts_]))
+        sizes = [b.size for b in self.intercepts_]
+        if self._gaussian():
+            return sum(sizes[1::2])  # v is integrated given the odd layers
+        return min(_parity_units(sizes))
 
     def _log_partition_exact(self, n_jobs):
-        return dbm_log_partition_exact(self.coefs_, self.intercepts_, n_jobs=n_jobs)
+        return dbm_log_partition_exact(
+            self.coefs_, self.intercepts_, var=self._var(), n_jobs=n_jobs
+        )
 
     def _base_rate_biases(self):
         """Log-odds of the smoothed training-data mean (AIS base model)."""
@@ -1828,7 +2113,22 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         p = (total + 1.0) / (count + 2.0)
         return np.log(p) - np.log1p(-p)
 
+    def _base_moments(self):
+        """Mean and variance of the training data (Gaussian AIS base), the
+        variance floored at 1 % of the model's so that the base is proper."""
+        var = self._var().astype(np.float64)
+        n = getattr(self, "_data_count", 0)
+        if n == 0 or not hasattr(self, "_data_sq"):
+            return self.intercepts_[0], var
+        mean = self._data_sum / n
+        data_var = np.maximum(self._data_sq / n - mean * mean, 0.0)
+        return mean, np.maximum(data_var, 0.01 * var)
+
     def _annealing_path(self):
+        if self._gaussian():
+            return GaussianDBMAnnealingPath(
+                self.coefs_, self.intercepts_, self._var(), *self._base_moments()
+            )
         return DBMAnnealingPath(self.coefs_, self.intercepts_, self._base_rate_biases())
 
     def _compute_log_partition(
@@ -1869,10 +2169,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         return info
 
     def _params_digest(self):
+        if self._gaussian():
+            return params_digest(*self.coefs_, *self.intercepts_, self.variances_)
         return params_digest(*self.coefs_, *self.intercepts_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        tags.input_tags.sparse = self.visible_units != "gaussian"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

@@ -149,6 +149,19 @@ def sample_gaussian_visible(h, W, b, std, rng):
     return v
 
 
+def tempered_visible_moments(h, W, b, inv_var, a, inv_t, beta):
+    """Mean and precision of v | h on the AIS path at ``beta``, between the
+    base N(a, 1 / inv_t) and p(v | h) = N(b + W^T h, 1 / inv_var): the
+    precision tau = (1 - beta) inv_t + beta inv_var and the
+    precision-weighted mean of the two."""
+    tau = (1.0 - beta) * inv_t + beta * inv_var
+    mean = gaussian_visible_mean(h, W, b)
+    mean *= beta * inv_var
+    mean += (1.0 - beta) * inv_t * a
+    mean /= tau
+    return mean, tau
+
+
 # ----------------------------------------------------- chains and annealing
 class GaussianRBMChain:
     """Block-Gibbs chain of a Gaussian-Bernoulli RBM (protocol of _sampling)."""
@@ -234,12 +247,9 @@ class GaussianAnnealingPath:
         v, x = state
         p = sigmoid_(x * x.dtype.type(beta))
         h = sample_bernoulli_(p, p, rng)
-        # v | h is Gaussian with precision tau and the precision-weighted mean
-        tau = (1.0 - beta) * self.inv_t + beta * self.inv_var
-        mean = gaussian_visible_mean(h, self.W, self.b)
-        mean *= beta * self.inv_var
-        mean += (1.0 - beta) * self.inv_t * self.a
-        mean /= tau
+        mean, tau = tempered_visible_moments(
+            h, self.W, self.b, self.inv_var, self.a, self.inv_t, beta
+        )
         noise = _normal(v.shape, rng, v.dtype)
         noise *= 1.0 / np.sqrt(tau)
         np.add(mean, noise, out=v)
@@ -568,13 +578,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         n, D = X.shape
         dtype = X.dtype
         mean, var = _column_moments(X)
-        scale = var.copy()
-        # A feature is constant when its variance is at rounding level next
-        # to the largest one (e.g. 1e-33 from StandardScaler on a constant
-        # column); its variance would otherwise floor at 1e-35 and the
-        # gradients, which scale with 1 / variance, overflow.
-        positive = scale > np.finfo(dtype).eps * scale.max()
-        scale[~positive] = scale[positive].mean() if positive.any() else 1.0
+        scale = variance_scale(var, dtype)
         self.variance_floor_ = (self.min_variance * scale).astype(dtype)
         self.variance_ceiling_ = (scale / self.min_variance).astype(dtype)
         # float64 draws for both dtypes: float32 and float64 fits share a stream.
@@ -1019,6 +1023,21 @@ def _column_moments(X):
         return mean, np.maximum(sq - mean * mean, 0.0)
     X64 = np.asarray(X, dtype=np.float64)
     return X64.mean(axis=0), X64.var(axis=0)
+
+
+def variance_scale(var, dtype):
+    """The data variances with each constant feature's replaced by the mean
+    of the others' (1 if every feature is constant).
+
+    A feature is constant when its variance is at rounding level next to the
+    largest one (e.g. 1e-33 from StandardScaler on a constant column); its
+    variance would otherwise floor at 1e-35 and the gradients, which scale
+    with 1 / variance, overflow.
+    """
+    scale = np.array(var, dtype=np.float64)
+    positive = scale > np.finfo(dtype).eps * scale.max()
+    scale[~positive] = scale[positive].mean() if positive.any() else 1.0
+    return scale
 
 
 def _weight_statistic(h, v, inv_var):
