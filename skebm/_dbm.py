@@ -40,6 +40,7 @@ from ._gaussian import (
     GaussianBernoulliRBM,
     _column_moments,
     _gaussian_log_marginal_h,
+    _log_variance_statistic,
     _normal,
     _quadratic,
     gaussian_hidden_activation,
@@ -1142,6 +1143,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             Interval(Integral, 1, None, closed="left"),
         ],
         "visible_units": [StrOptions({"bernoulli", "gaussian"})],
+        "variance": [StrOptions({"learned", "fixed"})],
+        "min_variance": [Interval(Real, 0, 1, closed="right")],
         "learning_rate": [LEARNING_RATE],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
@@ -1185,6 +1188,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         hidden_layer_sizes=(500, 1000),
         *,
         visible_units="bernoulli",
+        variance="learned",
+        min_variance=0.01,
         learning_rate=0.002,
         batch_size=100,
         n_iter=10,
@@ -1222,6 +1227,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.visible_units = visible_units
+        self.variance = variance
+        self.min_variance = min_variance
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -1412,6 +1419,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 # a plain GRBM, not doubled: see the docstring of ``pretrain``
                 cls = GaussianBernoulliRBM
                 del kw["visible_bias_init"]  # its means start at the data mean
+                kw.update(variance=self.variance, min_variance=self.min_variance)
             else:
                 if L == 1:
                     cls = BernoulliRBM
@@ -1556,6 +1564,19 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 gW -= dtype.type(self.weight_decay * B) * W
         grads = gWs + gbs
         params = list(Ws) + list(bs)
+        z = None
+        if var is not None:
+            # z = log s is stepped with the others (and has a velocity) even
+            # when fixed, so that switching ``variance`` keeps the state's shape
+            z = np.log(var)
+            if self.variance == "learned":
+                gz = _log_variance_statistic(v, mus[0], Ws[0], bs[0], inv_var)
+                gz -= _log_variance_statistic(chains[0], neg[1], Ws[0], bs[0], inv_var)
+                gz *= dtype.type(B)
+            else:
+                gz = np.zeros_like(z)
+            grads.append(gz)
+            params.append(z)
         step = dtype.type(lr / B)
         if momentum:
             if self._velocity is None:
@@ -1569,6 +1590,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             for g, p in zip(grads, params, strict=True):
                 g *= step
                 p += g
+        if z is not None and self.variance == "learned":
+            np.clip(z, *self._log_variance_bounds(), out=z)
+            self.variances_[...] = np.exp(z)
 
         if self.centering:
             self._move_offsets(offsets, means)
@@ -1580,13 +1604,32 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if self.average is not False:
             self._accumulate_average(B)
 
+    def _trained_params(self):
+        """Every trained array: the weights, the biases, the variances of
+        Gaussian visible units."""
+        params = [*self.coefs_, *self.intercepts_]
+        if self._gaussian():
+            params.append(self.variances_)
+        return params
+
+    def _log_variance_bounds(self):
+        """log of the floor and ceiling of learned variances."""
+        return np.log(self.variance_floor_), np.log(self.variance_ceiling_)
+
+    def _set_variance_bounds(self, X):
+        """``variance_floor_`` and ``variance_ceiling_`` from the data, as
+        GaussianBernoulliRBM sets them."""
+        scale = variance_scale(_column_moments(X)[1], X.dtype)
+        self.variance_floor_ = (self.min_variance * scale).astype(X.dtype)
+        self.variance_ceiling_ = (scale / self.min_variance).astype(X.dtype)
+
     def _accumulate_average(self, n_samples):
         """Fold the current iterate into the running mean of the parameters."""
         self._n_seen = getattr(self, "_n_seen", 0) + n_samples
         start = 0 if self.average is True else int(self.average)
         if self._n_seen < start:
             return
-        params = [*self.coefs_, *self.intercepts_]
+        params = self._trained_params()
         state = getattr(self, "_average_state", None)
         if state is None:
             # float64: a float32 running mean over 1e5 updates would drift
@@ -1615,7 +1658,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """Add the end-of-epoch parameters to the sums of ``average_from_epoch``."""
         if self.average_from_epoch is None or epoch < self.average_from_epoch:
             return
-        params = [*self.coefs_, *self.intercepts_]
+        params = self._trained_params()
         sums = getattr(self, "_epoch_sums", None)
         if sums is None:
             sums = self._epoch_sums = [
@@ -1636,7 +1679,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         means = self._shown_means()
         if means is None:
             return
-        params = [*self.coefs_, *self.intercepts_]
+        params = self._trained_params()
         self._live_params = [p.copy() for p in params]
         for p, mean in zip(params, means, strict=True):
             p[...] = mean
@@ -1644,7 +1687,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _last_params(self):
         check_is_fitted(self)
         live = getattr(self, "_live_params", None)
-        return [*self.coefs_, *self.intercepts_] if live is None else live
+        return self._trained_params() if live is None else live
 
     @property
     def last_coefs_(self):
@@ -1652,7 +1695,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     @property
     def last_intercepts_(self):
-        return self._last_params()[len(self.coefs_) :]
+        L = len(self.coefs_)
+        return self._last_params()[L : 2 * L + 1]
 
     def _restore_live(self):
         """Before more training: back to the last iterate behind the average,
@@ -1663,7 +1707,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             return
         # what the last fit showed, whatever the averaging settings are now
         means = self._shown_means()
-        params = [*self.coefs_, *self.intercepts_]
+        params = self._trained_params()
         shown = means is not None and len(params) == len(means)
         shown = shown and all(
             p.shape == m.shape and np.array_equal(p, m.astype(p.dtype))
@@ -1771,6 +1815,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             sizes = self._hidden_sizes()
             self._sparsity_settings(len(sizes))
             self._log_partition_seed = None
+            if self.visible_units == "gaussian":
+                self._set_variance_bounds(X)
             if self.init is not None:
                 self._initialize_from(self.init, X, rng, sizes)
             elif self.pretrain:
@@ -1894,6 +1940,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self.random_state_ = make_generator(self.random_state)
         if first:
             self._track_data(X, reset=True)
+            if self.visible_units == "gaussian":
+                self._set_variance_bounds(X)
             self._initialize_random(X, self.random_state_, self._hidden_sizes())
             self._initialize_chains(X, self.random_state_)
             reset_progress(self)

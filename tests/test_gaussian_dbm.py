@@ -279,11 +279,20 @@ def test_fit_without_pretraining_and_partial_fit():
     kw = dict(visible_units="gaussian", batch_size=20, random_state=0)
     model = DBM((6, 4), pretrain=False, n_iter=2, **kw).fit(X)
     assert np.isfinite(model.score(X))
-    # a constant feature takes the mean variance of the others
+    # fixed: the data's variances, a constant feature the mean of the others'
     var = X.var(axis=0)
     const = var < 1e-12
     assert const.any()
-    np.testing.assert_allclose(model.variances_[const], var[~const].mean())
+    fixed = DBM((6, 4), pretrain=False, n_iter=2, variance="fixed", **kw).fit(X)
+    np.testing.assert_allclose(fixed.variances_[const], var[~const].mean())
+    np.testing.assert_allclose(fixed.variances_[~const], var[~const])
+    # learned: inside [floor, ceiling], which scale with those variances
+    scale = fixed.variances_
+    np.testing.assert_allclose(model.variance_floor_, 0.01 * scale)
+    np.testing.assert_allclose(model.variance_ceiling_, 100 * scale)
+    assert np.all(model.variances_ >= model.variance_floor_ * (1 - 1e-12))
+    assert np.all(model.variances_ <= model.variance_ceiling_ * (1 + 1e-12))
+    assert not np.allclose(model.variances_, scale)
     pf = DBM((6, 4), **kw).partial_fit(X).partial_fit(X)
     assert np.isfinite(pf.score(X))
 
