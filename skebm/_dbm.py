@@ -909,10 +909,41 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     that alternate the odd and the even layers. With one hidden layer the
     model is a :class:`~skebm.BernoulliRBM`.
 
+    With ``visible_units="gaussian"`` the visible layer is real-valued, in
+    the parameterisation of :class:`~skebm.GaussianBernoulliRBM` (Cho, Ilin
+    & Raiko 2011): E = sum_i (v_i - b_i)^2 / (2 s_i) - (v / s) . W^1T h^1
+    - ... (the hidden terms as above), so p(v | h^1) = N(b + W^1T h^1,
+    diag s) and h^1 sees v / s. Every method then works with densities:
+    ``score_samples``, ``free_energy`` and ``log_likelihood`` are in nats of
+    a log-density, ``sample`` draws real vectors (``probabilities=True``: the
+    means of p(v | h^1)), exact log Z enumerates the odd layers (integrating
+    v out couples the units of h^1) with v integrated in closed form, and
+    AIS starts from a Gaussian base matched to the data. Standardize the
+    data first.
+
     Parameters
     ----------
     hidden_layer_sizes : int or sequence of int, default=(500, 1000)
         Units of each hidden layer, bottom first (at least one layer).
+    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+        "bernoulli": data in [0, 1] (probabilities of binary units, sparse
+        input accepted); "gaussian": any finite real data (dense only: the
+        quadratic energy terms make every entry count), Gaussian visible
+        units with per-feature variances ``variances_``. A fitted model
+        keeps its unit type; ``warm_start`` cannot change it.
+    variance : {"learned", "fixed"}, default="learned"
+        Gaussian visible units only. "learned": the log-variances are
+        trained, by the pretraining GaussianBernoulliRBM and then in joint
+        training (the statistic (v - b)^2 / (2 s) - v (W^1T h^1) / s, data
+        under the mean-field posterior minus the chains), kept between
+        ``variance_floor_`` and ``variance_ceiling_``; "fixed": they stay at
+        the training data's variances (1 on standardized data).
+    min_variance : float in (0, 1], default=0.01
+        Gaussian visible units only: the floor of each learned variance as a
+        fraction of the feature's variance in the data of the first fit, and
+        its inverse the ceiling, as in :class:`~skebm.GaussianBernoulliRBM`
+        (which also handles constant features the same way: they take the
+        mean variance of the others as their scale).
     learning_rate : float, default=0.002
         Learning rate of joint training (per example-averaged gradient). Keep
         it small: with large steps the persistent chains cannot follow the
@@ -958,7 +989,16 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         units twice, the weights of the middle RBMs are halved when composed,
         and the biases of a hidden layer shared by two RBMs are averaged. If
         False, weights start at N(0, 0.01^2), hidden biases at zero and
-        visible biases at the log-odds of the data mean.
+        visible biases at the log-odds of the data mean (Gaussian visibles:
+        the data mean, and the data variances as ``variances_``).
+        With Gaussian visible units the bottom layer is a plain
+        :class:`~skebm.GaussianBernoulliRBM` (its weights, biases and
+        variances are taken as they are), not doubled: read through the mean
+        of its two copies, a doubled-input Gaussian RBM is a
+        GaussianBernoulliRBM with half the variances, so the DBM would start
+        from twice the variances the data needs. Its h^1 therefore starts
+        over-driven (it gets the whole bottom-up input plus the top-down
+        one); joint training corrects the weights.
     pretrain_n_iter : int, default=10
         Epochs of each pretraining RBM.
     pretrain_learning_rate : float, default=0.05
@@ -993,7 +1033,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         probability x, so grey-level data such as MNIST is seen as a fresh
         binarization every epoch, as in Salakhutdinov & Hinton's code. Off:
         the values serve as probabilities, as in
-        :class:`~skebm.BernoulliRBM`.
+        :class:`~skebm.BernoulliRBM`. Refused with Gaussian visible units.
     centering : bool, default=False
         Centered joint training (Montavon & Mueller 2012; Melchior, Fischer &
         Wiskott 2016): every layer l has an offset mu^l (a moving average of
@@ -1048,7 +1088,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         the same layer sizes all parameters. A fitted model is used as it is
         (it is not changed); an unfitted one is first fitted to ``X`` (as
         ``clone`` leaves it, e.g. in a grid search). The fitted one is
-        ``init_``.
+        ``init_``. With Gaussian visible units: a
+        :class:`~skebm.GaussianBernoulliRBM` (which also gives the
+        variances) or a Gaussian DBM.
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model continues joint training for
         ``n_iter`` more epochs from exactly where it stopped (parameters,
@@ -1065,7 +1107,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     coefs_ : list of ndarray
         ``coefs_[l - 1]`` is W^l of shape (n_l, n_{l-1}), n_0 = n_features.
     intercepts_ : list of ndarray
-        Biases b^0 (visible, shape (n_features,)), b^1, ..., b^L.
+        Biases b^0 (visible, shape (n_features,)), b^1, ..., b^L. With
+        Gaussian visible units b^0 are the means of p(v | h^1 = 0).
+    variances_ : ndarray of shape (n_features,)
+        Gaussian visible units only: the variances s of p(v | h^1).
+    variance_floor_, variance_ceiling_ : ndarray of shape (n_features,)
+        Gaussian visible units only: the bounds of learned variances.
     particles_ : list of ndarray
         States of the persistent chains, one array (n_chains, n_l) per layer,
         visible first. ``partial_fit`` continues them.
@@ -1106,6 +1153,14 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     (mean-field visible units), as :class:`~skebm.BernoulliRBM` does: the
     energy terms are linear in v, so every formula applies unchanged.
 
+    With Gaussian visible units, exact log Z enumerates the odd layers
+    (``2**(n_1 + n_3 + ...)`` states, "auto" up to 24 units) and exact free
+    energies the smaller class of hidden layers given v, as for binary
+    units. Joint training works in u = v / s, in which the energy is the
+    binary one plus the fixed-variance term sum_i v_i^2 / (2 s_i), so the
+    W^1, b^0 statistics (E[h^1 (v / s)^T], E[(v - b) / s]) and centering
+    are the binary ones in u; the variances take their own step.
+
     AIS anneals the couplings from an independent-unit base model
     (visible biases from the data's base rates, the model's own hidden
     biases), with the odd layers summed out analytically
@@ -1132,6 +1187,15 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     >>> model.fit(X).transform(X).shape
     (4, 2)
     >>> bool(np.all(model.score_samples(X) <= model.log_likelihood(X) + 1e-9))
+    True
+
+    Real-valued data, standardized:
+
+    >>> Xr = np.random.default_rng(0).normal(size=(50, 3))
+    >>> gauss = DBM((3, 2), visible_units="gaussian", n_iter=2, random_state=0)
+    >>> gauss.fit(Xr).variances_.shape
+    (3,)
+    >>> bool(np.isfinite(gauss.score(Xr)))
     True
     """
 
@@ -1784,7 +1848,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, values in [0, 1] (treated as probabilities).
+            Training data, values in [0, 1] (treated as probabilities), or
+            any finite real values (dense) with ``visible_units="gaussian"``.
         y : Ignored
 
         Returns
@@ -1922,7 +1987,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, values in [0, 1].
+            Training data, values in [0, 1] (any finite real values with
+            ``visible_units="gaussian"``). A first call with Gaussian units
+            takes the means, variances and variance bounds from ``X``.
         y : Ignored
 
         Returns
