@@ -61,45 +61,44 @@ def _params(model):
 
 
 def _hidden_grid(model):
-    """Every (h1, h2) pair: arrays (S, n1), (S, n2)."""
-    n1, n2 = (W.shape[0] for W in model.coefs_)
-    H = _states(n1 + n2)
-    return H[:, :n1], H[:, n1:]
+    """Every joint state of the hidden layers: one array (S, n_l) per layer."""
+    sizes = [W.shape[0] for W in model.coefs_]
+    H = _states(sum(sizes))
+    return np.split(H, np.cumsum(sizes)[:-1], axis=1)
 
 
-def _neg_energy(V, h1, h2, Ws, bs, s):
-    """-E(v, h1, h2) for every row of V (n, D) and every hidden state: (n, S)."""
-    (W1, W2), (b, c1, c2) = Ws, bs
-    quad = (((V - b) ** 2) / (2 * s)).sum(axis=1)
-    return (
-        -quad[:, None]
-        + (V / s) @ W1.T @ h1.T
-        + (h1 @ c1)[None, :]
-        + (h2 @ c2)[None, :]
-        + np.einsum("sj,kj,sk->s", h1, W2, h2)[None, :]
-    )
+def _hidden_terms(hs, Ws, bs):
+    """sum_l c_l . h_l + sum_{l >= 2} h_l . W_l h_{l-1} per hidden state."""
+    out = sum(h @ c for h, c in zip(hs, bs[1:], strict=True))
+    for k in range(1, len(hs)):
+        out = out + np.einsum("sj,kj,sk->s", hs[k - 1], Ws[k], hs[k])
+    return out
 
 
-def _log_marginal_h(h1, h2, Ws, bs, s):
+def _neg_energy(V, hs, Ws, bs, s):
+    """-E(v, h) for every row of V (n, D) and every hidden state: (n, S)."""
+    quad = (((V - bs[0]) ** 2) / (2 * s)).sum(axis=1)
+    return -quad[:, None] + (V / s) @ Ws[0].T @ hs[0].T + _hidden_terms(hs, Ws, bs)
+
+
+def _log_marginal_h(hs, Ws, bs, s):
     """log of the integral of exp(-E) over v, per hidden state (closed form)."""
-    (W1, W2), (b, c1, c2) = Ws, bs
-    mean = b + h1 @ W1  # completing the square: v ~ N(b + W1^T h1, s)
+    b = bs[0]
+    mean = b + hs[0] @ Ws[0]  # completing the square: v ~ N(b + W1^T h1, s)
     gauss = (((mean**2 - b**2) / (2 * s)).sum(axis=1)) + 0.5 * np.sum(
         np.log(2 * np.pi * s)
     )
-    return gauss + h1 @ c1 + h2 @ c2 + np.einsum("sj,kj,sk->s", h1, W2, h2)
+    return gauss + _hidden_terms(hs, Ws, bs)
 
 
 def _ref_log_z(model):
     Ws, bs, s = _params(model)
-    h1, h2 = _hidden_grid(model)
-    return float(logsumexp(_log_marginal_h(h1, h2, Ws, bs, s)))
+    return float(logsumexp(_log_marginal_h(_hidden_grid(model), Ws, bs, s)))
 
 
 def _ref_neg_free_energy(model, V):
     Ws, bs, s = _params(model)
-    h1, h2 = _hidden_grid(model)
-    return logsumexp(_neg_energy(V, h1, h2, Ws, bs, s), axis=1)
+    return logsumexp(_neg_energy(V, _hidden_grid(model), Ws, bs, s), axis=1)
 
 
 # ----------------------------------------------------------- exact values
@@ -140,6 +139,50 @@ def test_free_energy_and_log_likelihood_are_exact():
     )
 
 
+def test_three_hidden_layers_exact():
+    model, X = _tiny(sizes=(2, 3, 2), scale=2.0, var=(0.05, 1.0))
+    assert model.log_partition(method="exact") == pytest.approx(
+        _ref_log_z(model), rel=1e-10, abs=1e-8
+    )
+    np.testing.assert_allclose(
+        -model.free_energy(X), _ref_neg_free_energy(model, X), rtol=1e-10, atol=1e-8
+    )
+
+
+def test_extreme_parameters_stay_finite_without_warnings():
+    # weights of 30 against variances of 1e-4: activations of ~1e6
+    model, X = _tiny(scale=30.0, var=(1e-4, 1e-3))
+    assert model.log_partition(method="exact") == pytest.approx(
+        _ref_log_z(model), rel=1e-12
+    )
+    log_p = model.log_likelihood(X)
+    assert np.all(np.isfinite(log_p))
+    assert np.all(model.variational_bound(X) <= log_p + 1e-6 * np.abs(log_p))
+    assert np.all(np.isfinite(model.sample(20, n_steps=10, random_state=0)))
+    info = model.log_partition(
+        method="ais", n_betas=200, n_runs=10, random_state=0, return_details=True
+    )
+    assert np.isfinite(info["log_z"])
+
+
+def test_importance_weights_are_unbiased():
+    # exp(estimate) is the mean importance weight, an unbiased estimate of
+    # p(x): over independent replicates, the ratio to the exact p(x) has
+    # mean 1 (within 5 standard errors of the replicates)
+    model, X = _tiny(scale=1.5, var=(0.2, 1.0))
+    log_p = _ref_neg_free_energy(model, X) - _ref_log_z(model)
+    ratios = np.array(
+        [
+            np.exp(model.importance_log_likelihood(X, n_samples=50, random_state=r))
+            / np.exp(log_p)
+            for r in range(40)
+        ]
+    )
+    se = ratios.std(axis=0, ddof=1) / np.sqrt(len(ratios))
+    assert np.all(np.abs(ratios.mean(axis=0) - 1) < 5 * se + 1e-12)
+    assert np.all(ratios.mean(axis=0) > np.exp(model.variational_bound(X) - log_p))
+
+
 def test_one_hidden_layer_is_the_gaussian_rbm():
     model, X = _tiny(sizes=(4,), scale=2.0)
     W, (b, c), s = model.coefs_[0], model.intercepts_, model.variances_
@@ -166,12 +209,12 @@ def test_mean_field_is_a_fixed_point():
 def test_variational_bound_is_log_p_minus_kl():
     model, X = _tiny(scale=2.0, var=(0.05, 1.0))
     Ws, bs, s = _params(model)
-    h1, h2 = _hidden_grid(model)
+    h1, h2 = hs = _hidden_grid(model)
     mu1, mu2 = model.mean_field(X)
     # q(h) of every hidden state, and the exact posterior p(h | v)
     log_q = (np.log(np.where(h1[None], mu1[:, None], 1 - mu1[:, None]))).sum(-1)
     log_q += (np.log(np.where(h2[None], mu2[:, None], 1 - mu2[:, None]))).sum(-1)
-    neg_e = _neg_energy(X, h1, h2, Ws, bs, s)
+    neg_e = _neg_energy(X, hs, Ws, bs, s)
     log_post = neg_e - logsumexp(neg_e, axis=1, keepdims=True)
     q = np.exp(log_q)
     kl = (q * (log_q - log_post)).sum(axis=1)
@@ -189,13 +232,13 @@ def test_variational_bound_is_log_p_minus_kl():
 def _exact_moments(model):
     """E[v], Var[v], E[h1] under the model, by enumeration."""
     Ws, bs, s = _params(model)
-    h1, h2 = _hidden_grid(model)
-    log_w = _log_marginal_h(h1, h2, Ws, bs, s)
+    hs = _hidden_grid(model)
+    log_w = _log_marginal_h(hs, Ws, bs, s)
     p = np.exp(log_w - logsumexp(log_w))
-    mean_v = bs[0] + h1 @ Ws[0]
+    mean_v = bs[0] + hs[0] @ Ws[0]
     ev = p @ mean_v
     var_v = p @ (s + mean_v**2) - ev**2
-    return ev, var_v, p @ h1
+    return ev, var_v, p @ hs[0]
 
 
 class _FirstHiddenChain(DBMChain):
@@ -295,6 +338,25 @@ def test_fit_without_pretraining_and_partial_fit():
     assert not np.allclose(model.variances_, scale)
     pf = DBM((6, 4), **kw).partial_fit(X).partial_fit(X)
     assert np.isfinite(pf.score(X))
+
+
+def test_training_options_and_init():
+    X = _digits(100)
+    kw = dict(visible_units="gaussian", batch_size=20, random_state=0)
+    for extra in (
+        dict(centering=True),
+        dict(average=True, momentum=0.9),
+        dict(average_from_epoch=1, sparsity_cost=0.1, max_norm=3.0),
+    ):
+        model = DBM((6, 4), n_iter=2, pretrain_n_iter=1, **kw, **extra).fit(X)
+        assert np.isfinite(model.score(X)), extra
+        assert len(model.last_intercepts_) == 3
+    rbm = GaussianBernoulliRBM(6, n_iter=2, random_state=0).fit(X)
+    model = DBM((6, 4), n_iter=0, init=rbm, **kw).fit(X)
+    np.testing.assert_array_equal(model.coefs_[0], rbm.components_)
+    np.testing.assert_array_equal(model.variances_, rbm.variances_)
+    again = DBM((6, 4), n_iter=1, init=model, **kw).fit(X)
+    assert np.isfinite(again.score(X))
 
 
 def test_float32_is_kept():
