@@ -1593,9 +1593,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         for k in range(1, L + 1, 2):
             neg[k] = sigmoid_(dbm_activation(chains, Ws, bs, k, inv_var))
         if inv_var is not None:
-            # In u = v / s the Gaussian energy is -b.u - u.W^1T h^1 plus a
-            # term fixed by the (fixed) variances, so the statistics of W^1
-            # and b (E[h^1 (v / s)^T], E[(v - b) / s]; b cancels between the
+            # In u = v / s the Gaussian energy is -b.u - u.W^1T h^1 plus
+            # terms without W and b, so the statistics of W^1 and b
+            # (E[h^1 (v / s)^T], E[(v - b) / s]; b cancels between the
             # phases) and the centering algebra are the binary ones in u.
             pos[0] = v * inv_var
             neg[0] = chains[0] * inv_var
