@@ -41,10 +41,10 @@ from ._gaussian import (
     _column_moments,
     _gaussian_log_marginal_h,
     _log_variance_statistic,
-    _normal,
     _quadratic,
     gaussian_hidden_activation,
     gaussian_visible_mean,
+    sample_normal,
     tempered_visible_moments,
     variance_scale,
 )
@@ -176,10 +176,7 @@ def dbm_gibbs_sweep_(layers, Ws, bs, rng, *, fast=False, var=None):
         for k in range(parity, L + 1, 2):
             if k == 0 and var is not None:
                 p_v = gaussian_visible_mean(layers[1], Ws[0], bs[0])
-                v = _normal(p_v.shape, rng, p_v.dtype)
-                v *= np.sqrt(var)
-                v += p_v
-                layers[0][...] = v
+                layers[0][...] = sample_normal(p_v, np.sqrt(var), rng)
                 continue
             p = sigmoid_(dbm_activation(layers, Ws, bs, k, inv_var))
             sample_bernoulli_(layers[k], p, rng, fast=fast)
@@ -680,10 +677,8 @@ class DBMChain:
 
     def random_visible(self, n, rng):
         if self.var is not None:
-            v = _normal((n, self.Ws[0].shape[1]), rng, self.dtype)
-            v *= np.sqrt(self.var)
-            v += self.bs[0]
-            return v
+            shape = (n, self.Ws[0].shape[1])
+            return sample_normal(self.bs[0], np.sqrt(self.var), rng, shape)
         return (rng.random((n, self.Ws[0].shape[1])) < 0.5).astype(self.dtype)
 
     def init_state(self, v0):
@@ -873,10 +868,8 @@ class GaussianDBMAnnealingPath(DBMAnnealingPath):
         return float(hidden + 0.5 * (self._log_t.sum() + D * _LOG_2PI))
 
     def _sample_base_visible(self, x, n, rng):
-        v = _normal((n, self.a.size), rng, self.dtype)
-        v *= 1.0 / np.sqrt(self.inv_t)
-        v += self.a
-        x[0] = v
+        std = 1.0 / np.sqrt(self.inv_t)
+        x[0] = sample_normal(self.a, std, rng, (n, self.a.size))
         return True
 
     def _visible_gap(self, v):
@@ -889,9 +882,7 @@ class GaussianDBMAnnealingPath(DBMAnnealingPath):
         mean, tau = tempered_visible_moments(
             x[1], self.Ws[0], self.bs[0], self._inv_var, self.a, self.inv_t, beta
         )
-        noise = _normal(mean.shape, rng, mean.dtype)
-        noise *= 1.0 / np.sqrt(tau)
-        np.add(mean, noise, out=x[0])
+        x[0][...] = sample_normal(mean, 1.0 / np.sqrt(tau), rng)
         return True
 
 

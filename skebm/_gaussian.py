@@ -141,12 +141,18 @@ def _normal(shape, rng, dtype):
     return np.asarray(rng.standard_normal(shape), dtype=dtype)
 
 
+def sample_normal(mean, std, rng, shape=None):
+    """Draws from N(mean, diag(std^2)) in ``mean``'s dtype, of ``shape``
+    (by default that of ``mean``, which then broadcasts)."""
+    v = _normal(mean.shape if shape is None else shape, rng, mean.dtype)
+    v *= std
+    v += mean
+    return v
+
+
 def sample_gaussian_visible(h, W, b, std, rng):
     """Draws from p(v | h) = N(b + W^T h, diag(std^2))."""
-    v = _normal((h.shape[0], W.shape[1]), rng, W.dtype)
-    v *= std
-    v += gaussian_visible_mean(h, W, b)
-    return v
+    return sample_normal(gaussian_visible_mean(h, W, b), std, rng)
 
 
 def tempered_visible_moments(h, W, b, inv_var, a, inv_t, beta):
@@ -174,10 +180,7 @@ class GaussianRBMChain:
 
     def random_visible(self, n, rng):
         # each unit from N(b_i, s_i): the model's p(v | h = 0)
-        v = _normal((n, self.W.shape[1]), rng, self.dtype)
-        v *= self.std
-        v += self.b
-        return v
+        return sample_normal(self.b, self.std, rng, (n, self.W.shape[1]))
 
     def init_state(self, v0):
         v = np.array(v0, dtype=self.dtype)
@@ -189,10 +192,7 @@ class GaussianRBMChain:
         )
         h = sample_bernoulli_(p, p, rng)
         state["mean"] = gaussian_visible_mean(h, self.W, self.b)
-        v = _normal(state["mean"].shape, rng, self.dtype)
-        v *= self.std
-        v += state["mean"]
-        state["v"] = v
+        state["v"] = sample_normal(state["mean"], self.std, rng)
 
     def visible(self, state, probabilities):
         return (state["mean"] if probabilities else state["v"]).copy()
@@ -225,10 +225,8 @@ class GaussianAnnealingPath:
         )
 
     def sample_base(self, n, rng):
-        v = _normal((n, self.W.shape[1]), rng, self.W.dtype)
-        v *= 1.0 / np.sqrt(self.inv_t)
-        v += self.a
-        return self.from_visible(v)
+        std = 1.0 / np.sqrt(self.inv_t)
+        return self.from_visible(sample_normal(self.a, std, rng, (n, self.a.size)))
 
     def from_visible(self, v):
         v = np.array(v, dtype=self.W.dtype)
@@ -250,9 +248,7 @@ class GaussianAnnealingPath:
         mean, tau = tempered_visible_moments(
             h, self.W, self.b, self.inv_var, self.a, self.inv_t, beta
         )
-        noise = _normal(v.shape, rng, v.dtype)
-        noise *= 1.0 / np.sqrt(tau)
-        np.add(mean, noise, out=v)
+        v[...] = sample_normal(mean, 1.0 / np.sqrt(tau), rng)
         x[...] = gaussian_hidden_activation(v, self.W, self.c, self.inv_var)
 
 
