@@ -20,7 +20,7 @@ from scipy.special import entr, logsumexp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
     EXACT_MAX_UNITS,
@@ -29,11 +29,25 @@ from ._base import (
     Timer,
     atomic_fit,
     check_finite_state,
+    check_unit_interval,
     params_digest,
     print_epoch,
     validate_unit_interval_X,
 )
 from ._cd import GradientWorkspace
+from ._gaussian import (
+    _LOG_2PI,
+    GaussianBernoulliRBM,
+    _column_moments,
+    _gaussian_log_marginal_h,
+    _log_variance_statistic,
+    _quadratic,
+    gaussian_hidden_activation,
+    gaussian_visible_mean,
+    sample_normal,
+    tempered_visible_moments,
+    variance_scale,
+)
 from ._gibbs import (
     bernoulli_draw,
     sample_bernoulli_,
@@ -69,6 +83,7 @@ __all__ = [
     "DBM",
     "DBMAnnealingPath",
     "DBMChain",
+    "GaussianDBMAnnealingPath",
     "dbm_activation",
     "dbm_free_energy_exact",
     "dbm_gibbs_sweep_",
@@ -76,6 +91,7 @@ __all__ = [
     "dbm_log_unnormalized",
     "dbm_mean_field",
     "dbm_variational_bound",
+    "dbm_visible_input",
 ]
 
 # Rows the verbose per-epoch bound is computed on.
@@ -97,7 +113,18 @@ def _dot(x, W_T):
     return x @ W_T
 
 
-def dbm_activation(layers, Ws, bs, k):
+def dbm_visible_input(v, W1, inv_var=None):
+    """The visible layer's input to h^1: W^1 v, or W^1 (v / s) for Gaussian
+    visible units of variances s (``inv_var`` = 1 / s), shape (n, n_1).
+
+    ``v`` may be sparse for binary units.
+    """
+    if inv_var is None:
+        return _dot(v, W1.T)
+    return gaussian_hidden_activation(v, W1, W1.dtype.type(0), inv_var)
+
+
+def dbm_activation(layers, Ws, bs, k, inv_var=None):
     """Input to layer ``k`` from its neighbours: b^k + W^k x^{k-1} + W^{k+1}T x^{k+1}.
 
     Parameters
@@ -108,6 +135,10 @@ def dbm_activation(layers, Ws, bs, k):
     bs : list of L + 1 bias vectors
     k : int
         Layer index, 0 (visible) to L.
+    inv_var : ndarray of shape (n_0,), default=None
+        1 / s for Gaussian visible units of variances s (then h^1 sees
+        v / s, see :func:`dbm_visible_input`, and the activation of the
+        visible layer is the mean b^0 + W^1T h^1 of p(v | h^1)).
 
     Returns
     -------
@@ -115,7 +146,9 @@ def dbm_activation(layers, Ws, bs, k):
     """
     L = len(Ws)
     a = None
-    if k >= 1:
+    if k == 1:
+        a = dbm_visible_input(layers[0], Ws[0], inv_var)
+    elif k >= 1:
         a = _dot(layers[k - 1], Ws[k - 1].T)
     if k < L:
         t = layers[k + 1] @ Ws[k]
@@ -127,18 +160,25 @@ def dbm_activation(layers, Ws, bs, k):
     return a
 
 
-def dbm_gibbs_sweep_(layers, Ws, bs, rng, *, fast=False):
+def dbm_gibbs_sweep_(layers, Ws, bs, rng, *, fast=False, var=None):
     """One block-Gibbs sweep: all odd layers given the even ones, then all even.
 
     Updates ``layers`` in place (each entry must be a float array) and
     returns p(v = 1 | x^1), the probabilities the new visible states were drawn
     from. ``fast`` selects the 16-bit Bernoulli draws used in training.
+    With ``var`` (variances s of Gaussian visible units) v is drawn from
+    N(b^0 + W^1T h^1, diag s) and the mean is returned instead.
     """
     L = len(Ws)
+    inv_var = None if var is None else 1.0 / var
     p_v = None
     for parity in (1, 0):
         for k in range(parity, L + 1, 2):
-            p = sigmoid_(dbm_activation(layers, Ws, bs, k))
+            if k == 0 and var is not None:
+                p_v = gaussian_visible_mean(layers[1], Ws[0], bs[0])
+                layers[0][...] = sample_normal(p_v, np.sqrt(var), rng)
+                continue
+            p = sigmoid_(dbm_activation(layers, Ws, bs, k, inv_var))
             sample_bernoulli_(layers[k], p, rng, fast=fast)
             if k == 0:
                 p_v = p
@@ -356,13 +396,45 @@ def _parity_units(sizes):
     return sum(sizes[0::2]), sum(sizes[1::2])
 
 
-def dbm_log_partition_exact(Ws, bs, *, n_jobs=None):
+def _gaussian_odd_log_f(states, Ws, bs, inv_var):
+    """Unnormalised log-marginal of the odd layers of a DBM with Gaussian
+    visibles: v integrated out in closed form given h^1 (without the
+    constant sum_i log sqrt(2 pi s_i)), the even hidden layers summed."""
+    L = len(Ws)
+    layers = [None] * (L + 1)
+    offset = 0
+    for k in range(1, L + 1, 2):
+        width = bs[k].size
+        layers[k] = states[:, offset : offset + width]
+        offset += width
+    summed = set(range(2, L + 1, 2))
+    out = dbm_log_unnormalized(layers, Ws, bs, summed, n=states.shape[0])
+    out += _gaussian_log_marginal_h(
+        layers[1], Ws[0], bs[0], np.zeros(bs[1].size), inv_var
+    )
+    return out
+
+
+def dbm_log_partition_exact(Ws, bs, *, var=None, n_jobs=None):
     """Exact log Z: enumerate the smaller parity class, sum the other out.
 
-    Computed in float64; feasible up to ~30 units in the smaller class.
+    Computed in float64; feasible up to ~30 units in the smaller class. With
+    ``var`` (variances s of Gaussian visible units) the odd layers are
+    enumerated: integrating v out couples the units of h^1, so they cannot
+    be summed analytically, and v is integrated in closed form given h^1
+    (a Gaussian integral, as in :func:`skebm._gaussian.gaussian_log_partition_exact`).
     """
     Ws = [np.asarray(W, dtype=np.float64) for W in Ws]
     bs = [np.asarray(b, dtype=np.float64) for b in bs]
+    if var is not None:
+        var = np.asarray(var, dtype=np.float64)
+        lse = logsumexp_over_states(
+            _gaussian_odd_log_f,
+            sum(b.size for b in bs[1::2]),
+            (Ws, bs, 1.0 / var),
+            n_jobs=n_jobs,
+        )
+        return lse + 0.5 * float(np.sum(np.log(var)) + var.size * _LOG_2PI)
     even, odd = _parity_units([b.size for b in bs])
     parity, n_units = (0, even) if even <= odd else (1, odd)
     return logsumexp_over_states(
@@ -591,20 +663,28 @@ class DBMChain:
 
     ``init_state`` puts the hidden layers at the mean-field posterior of the
     given visible rows; the first sweep samples the odd layers from it.
+    With ``var`` the visible units are Gaussian with these variances (random
+    starts are then drawn from N(b^0, diag var), and ``probabilities`` gives
+    the means of p(v | h^1)).
     """
 
-    def __init__(self, Ws, bs, mf_max_iter=10, mf_tol=1e-5):
+    def __init__(self, Ws, bs, mf_max_iter=10, mf_tol=1e-5, var=None):
         self.Ws, self.bs = Ws, bs
         self.dtype = Ws[0].dtype
         self.mf_max_iter, self.mf_tol = mf_max_iter, mf_tol
+        self.var = var
+        self.inv_var = None if var is None else 1.0 / var
 
     def random_visible(self, n, rng):
+        if self.var is not None:
+            shape = (n, self.Ws[0].shape[1])
+            return sample_normal(self.bs[0], np.sqrt(self.var), rng, shape)
         return (rng.random((n, self.Ws[0].shape[1])) < 0.5).astype(self.dtype)
 
     def init_state(self, v0):
         v = np.array(v0, dtype=self.dtype)
         mus, _ = dbm_mean_field(
-            v @ self.Ws[0].T,
+            dbm_visible_input(v, self.Ws[0], self.inv_var),
             self.Ws,
             self.bs,
             max_iter=self.mf_max_iter,
@@ -613,7 +693,7 @@ class DBMChain:
         return {"x": [v] + mus, "p": v.copy()}
 
     def step_(self, state, rng):
-        state["p"] = dbm_gibbs_sweep_(state["x"], self.Ws, self.bs, rng)
+        state["p"] = dbm_gibbs_sweep_(state["x"], self.Ws, self.bs, rng, var=self.var)
 
     def visible(self, state, probabilities):
         return (state["p"] if probabilities else state["x"][0]).copy()
@@ -652,6 +732,7 @@ class DBMAnnealingPath:
         self.db = bs[0] - self.b_base
         self.even = list(range(0, self.L + 1, 2))
         self.odd = list(range(1, self.L + 1, 2))
+        self._inv_var = None
 
     @property
     def log_z0(self):
@@ -661,6 +742,8 @@ class DBMAnnealingPath:
     def sample_base(self, n, rng):
         x = [None] * (self.L + 1)
         for k in self.even:
+            if k == 0 and self._sample_base_visible(x, n, rng):
+                continue
             b = self.b_base if k == 0 else self.bs[k]
             p = np.broadcast_to(sigmoid_(np.array(b)), (n, b.size))
             x[k] = sample_bernoulli_(np.empty(p.shape, self.dtype), p, rng)
@@ -683,10 +766,17 @@ class DBMAnnealingPath:
             x[k] = np.ascontiguousarray(part)
         return self._state(x)
 
+    def _sample_base_visible(self, x, n, rng):
+        """Hook: draw x[0] from a non-Bernoulli base and return True."""
+        return False
+
     def _couplings(self, x):
         u = {}
         for k in self.odd:
-            a = x[k - 1] @ self.Ws[k - 1].T
+            if k == 1:
+                a = dbm_visible_input(x[0], self.Ws[0], self._inv_var)
+            else:
+                a = x[k - 1] @ self.Ws[k - 1].T
             if k < self.L:
                 a += x[k + 1] @ self.Ws[k]
             u[k] = a
@@ -698,7 +788,7 @@ class DBMAnnealingPath:
     def delta_log_f(self, state, beta0, beta1):
         """log p*_{beta1} - log p*_{beta0} of each chain (float64)."""
         t = self.dtype.type
-        out = (beta1 - beta0) * (state["x"][0] @ self.db).astype(np.float64)
+        out = (beta1 - beta0) * self._visible_gap(state["x"][0])
         for k in self.odd:
             u, b = state["u"][k], self.bs[k]
             f1 = u * t(beta1)
@@ -709,6 +799,15 @@ class DBMAnnealingPath:
             out -= softplus_(f0).sum(axis=1, dtype=np.float64)
         return out
 
+    def _visible_gap(self, v):
+        """d log p*_beta / d beta of the visible terms alone (float64)."""
+        return (v @ self.db).astype(np.float64)
+
+    def _draw_visible_(self, x, beta, rng):
+        """Hook: draw x[0] given x[1] at ``beta`` and return True (else the
+        Bernoulli update below runs)."""
+        return False
+
     def step_(self, state, beta, rng):
         """One odd-then-even Gibbs sweep leaving p_beta invariant."""
         x, u = state["x"], state["u"]
@@ -718,6 +817,8 @@ class DBMAnnealingPath:
             a += self.bs[k]
             x[k] = sample_bernoulli_(a, sigmoid_(a), rng)
         for k in self.even:
+            if k == 0 and self._draw_visible_(x, beta, rng):
+                continue
             a = None
             if k >= 1:
                 a = x[k - 1] @ self.Ws[k - 1].T
@@ -735,6 +836,56 @@ class DBMAnnealingPath:
         state["u"] = self._couplings(x)
 
 
+class GaussianDBMAnnealingPath(DBMAnnealingPath):
+    """AIS path of a DBM with Gaussian visible units of variances ``var``.
+
+    As :class:`DBMAnnealingPath` (odd layers summed out, couplings annealed,
+    hidden biases kept), with the visible terms of
+    :class:`skebm._gaussian.GaussianAnnealingPath`: h^1 sees v / s, and
+
+        log p*_beta = -(1 - beta) sum_i (v_i - a_i)^2 / (2 t_i)
+                      - beta sum_i (v_i - b_i)^2 / (2 s_i) + (hidden terms),
+
+    from a base N(a, diag t) matched to the data: log Z_0 =
+    sum_i log sqrt(2 pi t_i) + sum over hidden layers of sum softplus(b^l).
+    """
+
+    def __init__(self, Ws, bs, var, base_mean, base_var):
+        super().__init__(Ws, bs, bs[0])
+        dtype = self.dtype
+        self._inv_var = (1.0 / np.asarray(var)).astype(dtype)
+        self.a = np.asarray(base_mean, dtype=dtype)
+        base_var = np.asarray(base_var, dtype=np.float64)
+        self.inv_t = (1.0 / base_var).astype(dtype)
+        self._log_t = np.log(base_var)
+
+    @property
+    def log_z0(self):
+        hidden = sum(
+            softplus_(np.array(b, dtype=np.float64)).sum() for b in self.bs[1:]
+        )
+        D = self._log_t.size
+        return float(hidden + 0.5 * (self._log_t.sum() + D * _LOG_2PI))
+
+    def _sample_base_visible(self, x, n, rng):
+        std = 1.0 / np.sqrt(self.inv_t)
+        x[0] = sample_normal(self.a, std, rng, (n, self.a.size))
+        return True
+
+    def _visible_gap(self, v):
+        gap = _quadratic(v, self.a, self.inv_t) - _quadratic(
+            v, self.bs[0], self._inv_var
+        )
+        return gap.astype(np.float64)
+
+    def _draw_visible_(self, x, beta, rng):
+        mean, tau = tempered_visible_moments(
+            x[1], self.Ws[0], self.bs[0], self._inv_var, self.a, self.inv_t, beta
+        )
+        x[0][...] = sample_normal(mean, 1.0 / np.sqrt(tau), rng)
+        return True
+
+
 # --------------------------------------------------------------------------
 # Estimator
 # --------------------------------------------------------------------------
@@ -749,10 +900,41 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     that alternate the odd and the even layers. With one hidden layer the
     model is a :class:`~skebm.BernoulliRBM`.
 
+    With ``visible_units="gaussian"`` the visible layer is real-valued, in
+    the parameterisation of :class:`~skebm.GaussianBernoulliRBM` (Cho, Ilin
+    & Raiko 2011): E = sum_i (v_i - b_i)^2 / (2 s_i) - (v / s) . W^1T h^1
+    - ... (the hidden terms as above), so p(v | h^1) = N(b + W^1T h^1,
+    diag s) and h^1 sees v / s. Every method then works with densities:
+    ``score_samples``, ``free_energy`` and ``log_likelihood`` are in nats of
+    a log-density, ``sample`` draws real vectors (``probabilities=True``: the
+    means of p(v | h^1)), exact log Z enumerates the odd layers (integrating
+    v out couples the units of h^1) with v integrated in closed form, and
+    AIS starts from a Gaussian base matched to the data. Standardize the
+    data first.
+
     Parameters
     ----------
     hidden_layer_sizes : int or sequence of int, default=(500, 1000)
         Units of each hidden layer, bottom first (at least one layer).
+    visible_units : {"bernoulli", "gaussian"}, default="bernoulli"
+        "bernoulli": data in [0, 1] (probabilities of binary units, sparse
+        input accepted); "gaussian": any finite real data (dense only: the
+        quadratic energy terms make every entry count), Gaussian visible
+        units with per-feature variances ``variances_``. A fitted model
+        keeps its unit type; ``warm_start`` cannot change it.
+    variance : {"learned", "fixed"}, default="learned"
+        Gaussian visible units only. "learned": the log-variances are
+        trained, by the pretraining GaussianBernoulliRBM and then in joint
+        training (the statistic (v - b)^2 / (2 s) - v (W^1T h^1) / s, data
+        under the mean-field posterior minus the chains), kept between
+        ``variance_floor_`` and ``variance_ceiling_``; "fixed": they stay at
+        the training data's variances (1 on standardized data).
+    min_variance : float in (0, 1], default=0.01
+        Gaussian visible units only: the floor of each learned variance as a
+        fraction of the feature's variance in the data of the first fit, and
+        its inverse the ceiling, as in :class:`~skebm.GaussianBernoulliRBM`
+        (which also handles constant features the same way: they take the
+        mean variance of the others as their scale).
     learning_rate : float, default=0.002
         Learning rate of joint training (per example-averaged gradient). Keep
         it small: with large steps the persistent chains cannot follow the
@@ -798,7 +980,16 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         units twice, the weights of the middle RBMs are halved when composed,
         and the biases of a hidden layer shared by two RBMs are averaged. If
         False, weights start at N(0, 0.01^2), hidden biases at zero and
-        visible biases at the log-odds of the data mean.
+        visible biases at the log-odds of the data mean (Gaussian visibles:
+        the data mean, and the data variances as ``variances_``).
+        With Gaussian visible units the bottom layer is a plain
+        :class:`~skebm.GaussianBernoulliRBM` (its weights, biases and
+        variances are taken as they are), not doubled: read through the mean
+        of its two copies, a doubled-input Gaussian RBM is a
+        GaussianBernoulliRBM with half the variances, so the DBM would start
+        from twice the variances the data needs. Its h^1 therefore starts
+        over-driven (it gets the whole bottom-up input plus the top-down
+        one); joint training corrects the weights.
     pretrain_n_iter : int, default=10
         Epochs of each pretraining RBM.
     pretrain_learning_rate : float, default=0.05
@@ -833,7 +1024,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         probability x, so grey-level data such as MNIST is seen as a fresh
         binarization every epoch, as in Salakhutdinov & Hinton's code. Off:
         the values serve as probabilities, as in
-        :class:`~skebm.BernoulliRBM`.
+        :class:`~skebm.BernoulliRBM`. Refused with Gaussian visible units.
     centering : bool, default=False
         Centered joint training (Montavon & Mueller 2012; Melchior, Fischer &
         Wiskott 2016): every layer l has an offset mu^l (a moving average of
@@ -888,7 +1079,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         the same layer sizes all parameters. A fitted model is used as it is
         (it is not changed); an unfitted one is first fitted to ``X`` (as
         ``clone`` leaves it, e.g. in a grid search). The fitted one is
-        ``init_``.
+        ``init_``. With Gaussian visible units: a
+        :class:`~skebm.GaussianBernoulliRBM` (which also gives the
+        variances) or a Gaussian DBM.
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model continues joint training for
         ``n_iter`` more epochs from exactly where it stopped (parameters,
@@ -905,7 +1098,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     coefs_ : list of ndarray
         ``coefs_[l - 1]`` is W^l of shape (n_l, n_{l-1}), n_0 = n_features.
     intercepts_ : list of ndarray
-        Biases b^0 (visible, shape (n_features,)), b^1, ..., b^L.
+        Biases b^0 (visible, shape (n_features,)), b^1, ..., b^L. With
+        Gaussian visible units b^0 are the means of p(v | h^1 = 0).
+    variances_ : ndarray of shape (n_features,)
+        Gaussian visible units only: the variances s of p(v | h^1).
+    variance_floor_, variance_ceiling_ : ndarray of shape (n_features,)
+        Gaussian visible units only: the bounds of learned variances.
     particles_ : list of ndarray
         States of the persistent chains, one array (n_chains, n_l) per layer,
         visible first. ``partial_fit`` continues them.
@@ -946,6 +1144,14 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     (mean-field visible units), as :class:`~skebm.BernoulliRBM` does: the
     energy terms are linear in v, so every formula applies unchanged.
 
+    With Gaussian visible units, exact log Z enumerates the odd layers
+    (``2**(n_1 + n_3 + ...)`` states, "auto" up to 24 units) and exact free
+    energies the smaller class of hidden layers given v, as for binary
+    units. Joint training works in u = v / s, in which the energy is the
+    binary one plus the fixed-variance term sum_i v_i^2 / (2 s_i), so the
+    W^1, b^0 statistics (E[h^1 (v / s)^T], E[(v - b) / s]) and centering
+    are the binary ones in u; the variances take their own step.
+
     AIS anneals the couplings from an independent-unit base model
     (visible biases from the data's base rates, the model's own hidden
     biases), with the odd layers summed out analytically
@@ -973,6 +1179,15 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     (4, 2)
     >>> bool(np.all(model.score_samples(X) <= model.log_likelihood(X) + 1e-9))
     True
+
+    Real-valued data, standardized:
+
+    >>> Xr = np.random.default_rng(0).normal(size=(50, 3))
+    >>> gauss = DBM((3, 2), visible_units="gaussian", n_iter=2, random_state=0)
+    >>> gauss.fit(Xr).variances_.shape
+    (3,)
+    >>> bool(np.isfinite(gauss.score(Xr)))
+    True
     """
 
     _fitted_attributes = ("coefs_", "intercepts_")
@@ -982,6 +1197,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
+        "visible_units": [StrOptions({"bernoulli", "gaussian"})],
+        "variance": [StrOptions({"learned", "fixed"})],
+        "min_variance": [Interval(Real, 0, 1, closed="right")],
         "learning_rate": [LEARNING_RATE],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left")],
@@ -1024,6 +1242,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self,
         hidden_layer_sizes=(500, 1000),
         *,
+        visible_units="bernoulli",
+        variance="learned",
+        min_variance=0.01,
         learning_rate=0.002,
         batch_size=100,
         n_iter=10,
@@ -1060,6 +1281,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         warm_start=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.visible_units = visible_units
+        self.variance = variance
+        self.min_variance = min_variance
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_iter = n_iter
@@ -1132,17 +1356,79 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         sizes = [W.shape[0] for W in self.coefs_]
         return sizes[-1] if self.transform_layers == "top" else sum(sizes)
 
+    def _gaussian(self):
+        # a fitted model keeps the unit type it was fitted with
+        if hasattr(self, "coefs_"):
+            return hasattr(self, "variances_")
+        return self.visible_units == "gaussian"
+
+    def _var(self):
+        """Variances of the Gaussian visible units in the weights' dtype, or
+        None for binary units."""
+        var = getattr(self, "variances_", None) if hasattr(self, "coefs_") else None
+        return None if var is None else var.astype(self.coefs_[0].dtype, copy=False)
+
+    def _inv_var(self):
+        var = self._var()
+        return None if var is None else 1.0 / var
+
     def _validate_train_X(self, X, reset, min_samples=None):
-        return validate_unit_interval_X(self, X, reset=reset, min_samples=min_samples)
+        # a new fit follows the parameter, a continued one the fitted model
+        gaussian = self.visible_units == "gaussian" if reset else self._gaussian()
+        if not gaussian:
+            return validate_unit_interval_X(
+                self, X, reset=reset, min_samples=min_samples
+            )
+        if self.dynamic_binarization:
+            raise ValueError(
+                "dynamic_binarization draws binary data and needs "
+                'visible_units="bernoulli"; Gaussian visible units model the '
+                "real values themselves."
+            )
+        if sp.issparse(X):
+            self._check_visible_values(X, "X")
+        if min_samples is None:
+            min_samples = 2 if reset else 1
+        return validate_data(
+            self,
+            X,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+            ensure_min_samples=min_samples,
+        )
+
+    def _check_visible_values(self, X, name):
+        if not self._gaussian():
+            check_unit_interval(X, name, self)
+        elif sp.issparse(X):
+            # the Gaussian energy is not sparse in v ((v - b)^2 terms)
+            raise TypeError(
+                f"{type(self).__name__} with Gaussian visible units does not "
+                f"accept sparse {name}: convert it with .toarray() (the "
+                "quadratic energy terms make every entry count)."
+            )
+        # any finite real value (validate_data refused NaN and inf)
+
+    def _visible_terms(self, X):
+        """(b^0 . v, or -sum_i (v_i - b_i)^2 / (2 s_i) for Gaussian visibles;
+        the input of v to h^1) for validated ``X``: the two terms through
+        which the visible layer enters every bound and free energy."""
+        Ws, bs = self.coefs_, self.intercepts_
+        inv_var = self._inv_var()
+        a1 = dbm_visible_input(X, Ws[0], inv_var)
+        if inv_var is None:
+            bv = np.asarray(safe_sparse_dot(X, bs[0])).ravel()
+        else:
+            bv = -_quadratic(X, bs[0], inv_var)
+        return bv, a1
 
     def _mean_field(self, X):
-        """(b^0 . v, W^1 v, mean-field means) for validated ``X``."""
+        """(visible terms, input to h^1, mean-field means) for validated ``X``."""
         Ws, bs = self.coefs_, self.intercepts_
-        a1 = _dot(X, Ws[0].T)
+        bv, a1 = self._visible_terms(X)
         mus, _ = dbm_mean_field(
             a1, Ws, bs, max_iter=self.mean_field_max_iter, tol=self.mean_field_tol
         )
-        bv = np.asarray(safe_sparse_dot(X, bs[0])).ravel()
         return bv, a1, mus
 
     # ---------------------------------------------------------- training
@@ -1155,6 +1441,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             for k in range(1, len(dims))
         ]
         self.intercepts_ = [np.zeros(d, dtype=dtype) for d in dims]
+        if self.visible_units == "gaussian":
+            # the data's means and variances (constant features handled as
+            # GaussianBernoulliRBM handles them)
+            mean, var = _column_moments(X)
+            self.intercepts_[0][...] = mean
+            self.variances_ = variance_scale(var, dtype).astype(dtype)
+            return
         p = (np.asarray(X.sum(axis=0), dtype=np.float64).ravel() + 1.0) / (n + 2.0)
         self.intercepts_[0][...] = np.log(p) - np.log1p(-p)
 
@@ -1174,22 +1467,27 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         timer = Timer()
         rbms = []
         data = X
+        gaussian = self.visible_units == "gaussian"
         for k, size in enumerate(sizes, start=1):
-            if L == 1:
-                cls = BernoulliRBM
-            elif k == 1:
-                cls = _BottomRBM
-            elif k == L:
-                cls = _TopRBM
+            kw = dict(common)
+            if k == 1 and gaussian:
+                # a plain GRBM, not doubled: see the docstring of ``pretrain``
+                cls = GaussianBernoulliRBM
+                del kw["visible_bias_init"]  # its means start at the data mean
+                kw.update(variance=self.variance, min_variance=self.min_variance)
             else:
-                cls = BernoulliRBM
-            # only the data itself is binarized anew; upper layers see
-            # probabilities
-            rbm = cls(
-                n_components=size,
-                dynamic_binarization=self.dynamic_binarization and k == 1,
-                **common,
-            ).fit(data)
+                if L == 1:
+                    cls = BernoulliRBM
+                elif k == 1:
+                    cls = _BottomRBM
+                elif k == L:
+                    cls = _TopRBM
+                else:
+                    cls = BernoulliRBM
+                # only the data itself is binarized anew; upper layers see
+                # probabilities
+                kw["dynamic_binarization"] = self.dynamic_binarization and k == 1
+            rbm = cls(n_components=size, **kw).fit(data)
             rbms.append(rbm)
             if k < L:
                 data = rbm.transform(data)
@@ -1211,6 +1509,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 c *= c.dtype.type(0.5)
             bs.append(c)
         self.coefs_, self.intercepts_ = Ws, bs
+        if gaussian:
+            self.variances_ = rbms[0].variances_.astype(X.dtype)
 
     def _initialize_chains(self, X, rng):
         m = self.batch_size if self.n_chains is None else self.n_chains
@@ -1222,9 +1522,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         )
         p = X[rows]
         p = np.asarray(p.toarray() if sp.issparse(p) else p, dtype=dtype)
-        v = sample_bernoulli_(np.empty_like(p), p, rng)
+        inv_var = self._inv_var()
+        if inv_var is None:
+            v = sample_bernoulli_(np.empty_like(p), p, rng)
+        else:
+            v = p.copy()  # real-valued data rows are states already
         mus, _ = dbm_mean_field(
-            v @ self.coefs_[0].T,
+            dbm_visible_input(v, self.coefs_[0], inv_var),
             self.coefs_,
             self.intercepts_,
             max_iter=self.mean_field_max_iter,
@@ -1246,6 +1550,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._data_count = 0
         self._data_sum += np.asarray(X.sum(axis=0), dtype=np.float64).ravel()
         self._data_count += X.shape[0]
+        if self._gaussian():
+            # second moments for the Gaussian base model of AIS
+            if reset or not hasattr(self, "_data_sq"):
+                self._data_sq = np.zeros(X.shape[1])
+            X64 = np.asarray(X, dtype=np.float64)
+            self._data_sq += np.einsum("ij,ij->j", X64, X64)
 
     def _update(self, v, rng, lr, momentum=None):
         """One joint-training step on minibatch ``v`` (dense or CSR)."""
@@ -1257,8 +1567,10 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         dtype = Ws[0].dtype
         L = len(Ws)
         B = v.shape[0]
+        var = self._var()
+        inv_var = None if var is None else 1.0 / var
         # Positive phase: mean-field posterior of the minibatch.
-        a1 = _dot(v, Ws[0].T)
+        a1 = dbm_visible_input(v, Ws[0], inv_var)
         mus, _ = dbm_mean_field(
             a1, Ws, bs, max_iter=self.mean_field_max_iter, tol=self.mean_field_tol
         )
@@ -1267,10 +1579,17 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         # through their conditional probabilities (Rao-Blackwellised).
         chains = self.particles_
         for _ in range(self.n_gibbs_steps):
-            dbm_gibbs_sweep_(chains, Ws, bs, rng, fast=True)
+            dbm_gibbs_sweep_(chains, Ws, bs, rng, fast=True, var=var)
         neg = list(chains)
         for k in range(1, L + 1, 2):
-            neg[k] = sigmoid_(dbm_activation(chains, Ws, bs, k))
+            neg[k] = sigmoid_(dbm_activation(chains, Ws, bs, k, inv_var))
+        if inv_var is not None:
+            # In u = v / s the Gaussian energy is -b.u - u.W^1T h^1 plus
+            # terms without W and b, so the statistics of W^1 and b
+            # (E[h^1 (v / s)^T], E[(v - b) / s]; b cancels between the
+            # phases) and the centering algebra are the binary ones in u.
+            pos[0] = v * inv_var
+            neg[0] = chains[0] * inv_var
         m = chains[0].shape[0]
         s = dtype.type(B / m)
         sparse = sp.issparse(v)
@@ -1300,6 +1619,19 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 gW -= dtype.type(self.weight_decay * B) * W
         grads = gWs + gbs
         params = list(Ws) + list(bs)
+        z = None
+        if var is not None:
+            # z = log s is stepped with the others (and has a velocity) even
+            # when fixed, so that switching ``variance`` keeps the state's shape
+            z = np.log(var)
+            if self.variance == "learned":
+                gz = _log_variance_statistic(v, mus[0], Ws[0], bs[0], inv_var)
+                gz -= _log_variance_statistic(chains[0], neg[1], Ws[0], bs[0], inv_var)
+                gz *= dtype.type(B)
+            else:
+                gz = np.zeros_like(z)
+            grads.append(gz)
+            params.append(z)
         step = dtype.type(lr / B)
         if momentum:
             if self._velocity is None:
@@ -1313,6 +1645,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             for g, p in zip(grads, params, strict=True):
                 g *= step
                 p += g
+        if z is not None and self.variance == "learned":
+            np.clip(z, *self._log_variance_bounds(), out=z)
+            self.variances_[...] = np.exp(z)
 
         if self.centering:
             self._move_offsets(offsets, means)
@@ -1324,13 +1659,32 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if self.average is not False:
             self._accumulate_average(B)
 
+    def _trained_params(self):
+        """Every trained array: the weights, the biases, the variances of
+        Gaussian visible units."""
+        params = [*self.coefs_, *self.intercepts_]
+        if self._gaussian():
+            params.append(self.variances_)
+        return params
+
+    def _log_variance_bounds(self):
+        """log of the floor and ceiling of learned variances."""
+        return np.log(self.variance_floor_), np.log(self.variance_ceiling_)
+
+    def _set_variance_bounds(self, X):
+        """``variance_floor_`` and ``variance_ceiling_`` from the data, as
+        GaussianBernoulliRBM sets them."""
+        scale = variance_scale(_column_moments(X)[1], X.dtype)
+        self.variance_floor_ = (self.min_variance * scale).astype(X.dtype)
+        self.variance_ceiling_ = (scale / self.min_variance).astype(X.dtype)
+
     def _accumulate_average(self, n_samples):
         """Fold the current iterate into the running mean of the parameters."""
         self._n_seen = getattr(self, "_n_seen", 0) + n_samples
         start = 0 if self.average is True else int(self.average)
         if self._n_seen < start:
             return
-        params = [*self.coefs_, *self.intercepts_]
+        params = self._trained_params()
         state = getattr(self, "_average_state", None)
         if state is None:
             # float64: a float32 running mean over 1e5 updates would drift
@@ -1359,7 +1713,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """Add the end-of-epoch parameters to the sums of ``average_from_epoch``."""
         if self.average_from_epoch is None or epoch < self.average_from_epoch:
             return
-        params = [*self.coefs_, *self.intercepts_]
+        params = self._trained_params()
         sums = getattr(self, "_epoch_sums", None)
         if sums is None:
             sums = self._epoch_sums = [
@@ -1380,7 +1734,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         means = self._shown_means()
         if means is None:
             return
-        params = [*self.coefs_, *self.intercepts_]
+        params = self._trained_params()
         self._live_params = [p.copy() for p in params]
         for p, mean in zip(params, means, strict=True):
             p[...] = mean
@@ -1388,7 +1742,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _last_params(self):
         check_is_fitted(self)
         live = getattr(self, "_live_params", None)
-        return [*self.coefs_, *self.intercepts_] if live is None else live
+        return self._trained_params() if live is None else live
 
     @property
     def last_coefs_(self):
@@ -1396,7 +1750,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     @property
     def last_intercepts_(self):
-        return self._last_params()[len(self.coefs_) :]
+        L = len(self.coefs_)
+        return self._last_params()[L : 2 * L + 1]
 
     def _restore_live(self):
         """Before more training: back to the last iterate behind the average,
@@ -1407,7 +1762,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             return
         # what the last fit showed, whatever the averaging settings are now
         means = self._shown_means()
-        params = [*self.coefs_, *self.intercepts_]
+        params = self._trained_params()
         shown = means is not None and len(params) == len(means)
         shown = shown and all(
             p.shape == m.shape and np.array_equal(p, m.astype(p.dtype))
@@ -1484,7 +1839,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, values in [0, 1] (treated as probabilities).
+            Training data, values in [0, 1] (treated as probabilities), or
+            any finite real values (dense) with ``visible_units="gaussian"``.
         y : Ignored
 
         Returns
@@ -1493,6 +1849,15 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             The fitted model.
         """
         warm = warm_started(self, "coefs_")
+        if warm and (self.visible_units == "gaussian") != self._gaussian():
+            raise ValueError(
+                "warm_start cannot change visible_units of a fitted DBM; set "
+                "warm_start=False to fit a new model."
+            )
+        if not warm:
+            # a new fit: nothing of an earlier one (e.g. its unit type) counts
+            for name in ("coefs_", "variances_"):
+                self.__dict__.pop(name, None)
         X = self._validate_train_X(X, reset=not warm)
         self._check_averaging()
         rng = training_generator(self, warm)
@@ -1506,6 +1871,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             sizes = self._hidden_sizes()
             self._sparsity_settings(len(sizes))
             self._log_partition_seed = None
+            if self.visible_units == "gaussian":
+                self._set_variance_bounds(X)
             if self.init is not None:
                 self._initialize_from(self.init, X, rng, sizes)
             elif self.pretrain:
@@ -1537,13 +1904,21 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     def _initialize_from(self, init, X, rng, sizes):
         """Parameters from a fitted (or here fitted) RBM or DBM; see ``init``."""
-        if not isinstance(init, (BernoulliRBM, DBM)):
+        gaussian = self.visible_units == "gaussian"
+        rbm_cls = GaussianBernoulliRBM if gaussian else BernoulliRBM
+        if not isinstance(init, (rbm_cls, DBM)):
             raise ValueError(
-                f"init must be a BernoulliRBM or a DBM, got {type(init).__name__}."
+                f"init must be a {rbm_cls.__name__} or a DBM (visible_units="
+                f"{self.visible_units!r}), got {type(init).__name__}."
             )
-        is_rbm = isinstance(init, BernoulliRBM)
+        is_rbm = isinstance(init, rbm_cls)
         if not hasattr(init, "components_" if is_rbm else "coefs_"):
             init = clone(init).fit(X)
+        if not is_rbm and init._gaussian() != gaussian:
+            raise ValueError(
+                f"init is a DBM with other visible units than this one's "
+                f"({self.visible_units!r})."
+            )
         self.init_ = init
         self._initialize_random(X, rng, sizes)
         dtype = self.coefs_[0].dtype
@@ -1552,6 +1927,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             bs = [init.intercept_visible_, init.intercept_hidden_]
         else:
             Ws, bs = init.coefs_, init.intercepts_
+        if gaussian:
+            self.variances_ = np.asarray(init.variances_, dtype=dtype).copy()
         want = [W.shape for W in (self.coefs_[:1] if is_rbm else self.coefs_)]
         got = [W.shape for W in Ws]
         if want != got:
@@ -1579,7 +1956,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         chains = [np.ascontiguousarray(x[rows]) for x in old]
         for _ in range(_GROWN_CHAIN_SWEEPS):
             dbm_gibbs_sweep_(
-                chains, self.coefs_, self.intercepts_, self.random_state_, fast=True
+                chains,
+                self.coefs_,
+                self.intercepts_,
+                self.random_state_,
+                fast=True,
+                var=self._var(),
             )
         self.particles_ = chains
 
@@ -1596,7 +1978,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data, values in [0, 1].
+            Training data, values in [0, 1] (any finite real values with
+            ``visible_units="gaussian"``). A first call with Gaussian units
+            takes the means, variances and variance bounds from ``X``.
         y : Ignored
 
         Returns
@@ -1614,6 +1998,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self.random_state_ = make_generator(self.random_state)
         if first:
             self._track_data(X, reset=True)
+            if self.visible_units == "gaussian":
+                self._set_variance_bounds(X)
             self._initialize_random(X, self.random_state_, self._hidden_sizes())
             self._initialize_chains(X, self.random_state_)
             reset_progress(self)
@@ -1796,8 +2182,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _free_energy_validated(self, X):
         Ws, bs = self.coefs_, self.intercepts_
         sizes = [b.size for b in bs]
-        bv = np.asarray(safe_sparse_dot(X, bs[0])).ravel()
-        a1 = _dot(X, Ws[0].T)
+        bv, a1 = self._visible_terms(X)
         if _hidden_enumeration(sizes)[1] <= EXACT_FREE_ENERGY_MAX_UNITS:
             return dbm_free_energy_exact(bv, a1, Ws, bs)
         mus, _ = dbm_mean_field(
@@ -1812,13 +2197,19 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self.intercepts_,
             mf_max_iter=self.mean_field_max_iter,
             mf_tol=self.mean_field_tol,
+            var=self._var(),
         )
 
     def _exact_size(self):
-        return min(_parity_units([b.size for b in self.intercepts_]))
+        sizes = [b.size for b in self.intercepts_]
+        if self._gaussian():
+            return sum(sizes[1::2])  # v is integrated given the odd layers
+        return min(_parity_units(sizes))
 
     def _log_partition_exact(self, n_jobs):
-        return dbm_log_partition_exact(self.coefs_, self.intercepts_, n_jobs=n_jobs)
+        return dbm_log_partition_exact(
+            self.coefs_, self.intercepts_, var=self._var(), n_jobs=n_jobs
+        )
 
     def _base_rate_biases(self):
         """Log-odds of the smoothed training-data mean (AIS base model)."""
@@ -1828,7 +2219,22 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         p = (total + 1.0) / (count + 2.0)
         return np.log(p) - np.log1p(-p)
 
+    def _base_moments(self):
+        """Mean and variance of the training data (Gaussian AIS base), the
+        variance floored at 1 % of the model's so that the base is proper."""
+        var = self._var().astype(np.float64)
+        n = getattr(self, "_data_count", 0)
+        if n == 0 or not hasattr(self, "_data_sq"):
+            return self.intercepts_[0], var
+        mean = self._data_sum / n
+        data_var = np.maximum(self._data_sq / n - mean * mean, 0.0)
+        return mean, np.maximum(data_var, 0.01 * var)
+
     def _annealing_path(self):
+        if self._gaussian():
+            return GaussianDBMAnnealingPath(
+                self.coefs_, self.intercepts_, self._var(), *self._base_moments()
+            )
         return DBMAnnealingPath(self.coefs_, self.intercepts_, self._base_rate_biases())
 
     def _compute_log_partition(
@@ -1869,10 +2275,12 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         return info
 
     def _params_digest(self):
+        if self._gaussian():
+            return params_digest(*self.coefs_, *self.intercepts_, self.variances_)
         return params_digest(*self.coefs_, *self.intercepts_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        tags.input_tags.sparse = self.visible_units != "gaussian"
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

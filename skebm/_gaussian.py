@@ -141,12 +141,31 @@ def _normal(shape, rng, dtype):
     return np.asarray(rng.standard_normal(shape), dtype=dtype)
 
 
+def sample_normal(mean, std, rng, shape=None):
+    """Draws from N(mean, diag(std^2)) in ``mean``'s dtype, of ``shape``
+    (by default that of ``mean``, which then broadcasts)."""
+    v = _normal(mean.shape if shape is None else shape, rng, mean.dtype)
+    v *= std
+    v += mean
+    return v
+
+
 def sample_gaussian_visible(h, W, b, std, rng):
     """Draws from p(v | h) = N(b + W^T h, diag(std^2))."""
-    v = _normal((h.shape[0], W.shape[1]), rng, W.dtype)
-    v *= std
-    v += gaussian_visible_mean(h, W, b)
-    return v
+    return sample_normal(gaussian_visible_mean(h, W, b), std, rng)
+
+
+def tempered_visible_moments(h, W, b, inv_var, a, inv_t, beta):
+    """Mean and precision of v | h on the AIS path at ``beta``, between the
+    base N(a, 1 / inv_t) and p(v | h) = N(b + W^T h, 1 / inv_var): the
+    precision tau = (1 - beta) inv_t + beta inv_var and the
+    precision-weighted mean of the two."""
+    tau = (1.0 - beta) * inv_t + beta * inv_var
+    mean = gaussian_visible_mean(h, W, b)
+    mean *= beta * inv_var
+    mean += (1.0 - beta) * inv_t * a
+    mean /= tau
+    return mean, tau
 
 
 # ----------------------------------------------------- chains and annealing
@@ -161,10 +180,7 @@ class GaussianRBMChain:
 
     def random_visible(self, n, rng):
         # each unit from N(b_i, s_i): the model's p(v | h = 0)
-        v = _normal((n, self.W.shape[1]), rng, self.dtype)
-        v *= self.std
-        v += self.b
-        return v
+        return sample_normal(self.b, self.std, rng, (n, self.W.shape[1]))
 
     def init_state(self, v0):
         v = np.array(v0, dtype=self.dtype)
@@ -176,10 +192,7 @@ class GaussianRBMChain:
         )
         h = sample_bernoulli_(p, p, rng)
         state["mean"] = gaussian_visible_mean(h, self.W, self.b)
-        v = _normal(state["mean"].shape, rng, self.dtype)
-        v *= self.std
-        v += state["mean"]
-        state["v"] = v
+        state["v"] = sample_normal(state["mean"], self.std, rng)
 
     def visible(self, state, probabilities):
         return (state["mean"] if probabilities else state["v"]).copy()
@@ -212,10 +225,8 @@ class GaussianAnnealingPath:
         )
 
     def sample_base(self, n, rng):
-        v = _normal((n, self.W.shape[1]), rng, self.W.dtype)
-        v *= 1.0 / np.sqrt(self.inv_t)
-        v += self.a
-        return self.from_visible(v)
+        std = 1.0 / np.sqrt(self.inv_t)
+        return self.from_visible(sample_normal(self.a, std, rng, (n, self.a.size)))
 
     def from_visible(self, v):
         v = np.array(v, dtype=self.W.dtype)
@@ -234,15 +245,10 @@ class GaussianAnnealingPath:
         v, x = state
         p = sigmoid_(x * x.dtype.type(beta))
         h = sample_bernoulli_(p, p, rng)
-        # v | h is Gaussian with precision tau and the precision-weighted mean
-        tau = (1.0 - beta) * self.inv_t + beta * self.inv_var
-        mean = gaussian_visible_mean(h, self.W, self.b)
-        mean *= beta * self.inv_var
-        mean += (1.0 - beta) * self.inv_t * self.a
-        mean /= tau
-        noise = _normal(v.shape, rng, v.dtype)
-        noise *= 1.0 / np.sqrt(tau)
-        np.add(mean, noise, out=v)
+        mean, tau = tempered_visible_moments(
+            h, self.W, self.b, self.inv_var, self.a, self.inv_t, beta
+        )
+        v[...] = sample_normal(mean, 1.0 / np.sqrt(tau), rng)
         x[...] = gaussian_hidden_activation(v, self.W, self.c, self.inv_var)
 
 
@@ -568,13 +574,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         n, D = X.shape
         dtype = X.dtype
         mean, var = _column_moments(X)
-        scale = var.copy()
-        # A feature is constant when its variance is at rounding level next
-        # to the largest one (e.g. 1e-33 from StandardScaler on a constant
-        # column); its variance would otherwise floor at 1e-35 and the
-        # gradients, which scale with 1 / variance, overflow.
-        positive = scale > np.finfo(dtype).eps * scale.max()
-        scale[~positive] = scale[positive].mean() if positive.any() else 1.0
+        scale = variance_scale(var, dtype)
         self.variance_floor_ = (self.min_variance * scale).astype(dtype)
         self.variance_ceiling_ = (scale / self.min_variance).astype(dtype)
         # float64 draws for both dtypes: float32 and float64 fits share a stream.
@@ -1019,6 +1019,21 @@ def _column_moments(X):
         return mean, np.maximum(sq - mean * mean, 0.0)
     X64 = np.asarray(X, dtype=np.float64)
     return X64.mean(axis=0), X64.var(axis=0)
+
+
+def variance_scale(var, dtype):
+    """The data variances with each constant feature's replaced by the mean
+    of the others' (1 if every feature is constant).
+
+    A feature is constant when its variance is at rounding level next to the
+    largest one (e.g. 1e-33 from StandardScaler on a constant column); its
+    variance would otherwise floor at 1e-35 and the gradients, which scale
+    with 1 / variance, overflow.
+    """
+    scale = np.array(var, dtype=np.float64)
+    positive = scale > np.finfo(dtype).eps * scale.max()
+    scale[~positive] = scale[positive].mean() if positive.any() else 1.0
+    return scale
 
 
 def _weight_statistic(h, v, inv_var):

@@ -253,6 +253,14 @@ def test_expected_failures_are_only_the_domain(name):
 # ------------------------ Gaussian first layers take any real data: no xfails
 @parametrize_with_checks(
     [
+        skebm.DBM(
+            hidden_layer_sizes=(4, 3),
+            visible_units="gaussian",
+            n_iter=2,
+            pretrain_n_iter=2,
+            batch_size=10,
+            random_state=0,
+        ),
         skebm.DBN(
             hidden_layer_sizes=(4, 3),
             visible_units="gaussian",
