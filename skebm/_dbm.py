@@ -61,6 +61,7 @@ from ._optim import (
     next_epoch_rate,
     reset_progress,
     run_epochs,
+    sgd_step_,
     start_progress,
     training_generator,
     warm_started,
@@ -625,20 +626,18 @@ class _ScaledRBM(BernoulliRBM):
         if persistent:
             self.h_samples_ = h_next
         B = v_pos.shape[0]
-        if self.weight_decay:
-            gW -= W.dtype.type(self.weight_decay * B) * W
-        lr = W.dtype.type(lr / B)
-        grads = (gW, gb, gc)
-        if self.momentum:
-            if self._velocity is None:
-                self._velocity = [np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)]
-            for vel, g, p in zip(self._velocity, grads, (W, b, c), strict=True):
-                vel *= W.dtype.type(self.momentum)
-                vel += lr * g
-                p += vel
-        else:
-            for g, p in zip(grads, (W, b, c), strict=True):
-                p += lr * g
+        if self.momentum and self._velocity is None:
+            self._velocity = [np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)]
+        # the statistics are sums over the batch: decay and rate scaled by B
+        sgd_step_(
+            [W, b, c],
+            [gW, gb, gc],
+            lr / B,
+            velocities=self._velocity if self.momentum else None,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay * B,
+            decayed=[True, False, False],
+        )
 
     def _mean_hiddens(self, v):
         a = _dot(v, self.components_.T)
@@ -1614,9 +1613,6 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             means = [ps / dtype.type(B) for ps in pos_sums]
             offsets = self._centering_offsets(means)
             _center_dbm_statistics(gWs, gbs, offsets)
-        if self.weight_decay:
-            for gW, W in zip(gWs, Ws, strict=True):
-                gW -= dtype.type(self.weight_decay * B) * W
         grads = gWs + gbs
         params = list(Ws) + list(bs)
         z = None
@@ -1632,19 +1628,19 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
                 gz = np.zeros_like(z)
             grads.append(gz)
             params.append(z)
-        step = dtype.type(lr / B)
-        if momentum:
-            if self._velocity is None:
-                self._velocity = [np.zeros_like(p) for p in params]
-            mom = dtype.type(momentum)
-            for vel, g, p in zip(self._velocity, grads, params, strict=True):
-                vel *= mom
-                vel += step * g
-                p += vel
-        else:
-            for g, p in zip(grads, params, strict=True):
-                g *= step
-                p += g
+        if momentum and self._velocity is None:
+            self._velocity = [np.zeros_like(p) for p in params]
+        # sums over the batch: rate and decay scaled by B; the settings are
+        # rounded to the weights' dtype once, so a float64 z steps alike
+        sgd_step_(
+            params,
+            grads,
+            float(dtype.type(lr / B)),
+            velocities=self._velocity if momentum else None,
+            momentum=float(dtype.type(momentum)),
+            weight_decay=float(dtype.type(self.weight_decay * B)),
+            decayed=[k < len(Ws) for k in range(len(params))],
+        )
         if z is not None and self.variance == "learned":
             np.clip(z, *self._log_variance_bounds(), out=z)
             self.variances_[...] = np.exp(z)
