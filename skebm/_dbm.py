@@ -57,6 +57,7 @@ from ._gibbs import (
     uniform_like,
 )
 from ._optim import (
+    fold_into_mean_,
     minibatch_slices,
     next_epoch_rate,
     reset_progress,
@@ -1687,14 +1688,11 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._average_state = [[p.astype(np.float64) for p in params], 1]
             return
         state[1] += 1
-        w = 1.0 / state[1]
         if "_ws" not in self.__dict__:  # work buffers, left out of pickles
             self._ws = GradientWorkspace()
         for i, (mean, p) in enumerate(zip(state[0], params, strict=True)):
             d = self._ws.get(f"average_diff_{i}", p.shape, np.float64)
-            np.subtract(p, mean, out=d)
-            d *= w
-            mean += d
+            fold_into_mean_(mean, p, state[1], d)
 
     def _shown_means(self):
         """The float64 means the fitted parameters show (per-update running

@@ -25,6 +25,7 @@ from ._threads import blas_threads_for
 
 __all__ = [
     "IterateAverage",
+    "fold_into_mean_",
     "epoch_learning_rate",
     "minibatch_slices",
     "next_epoch_rate",
@@ -205,6 +206,18 @@ def sgd_step_(
         p += d
 
 
+def fold_into_mean_(mean, p, count, scratch=None):
+    """``mean += (p - mean) / count``, in place: the running mean of ``count``
+    iterates after folding in ``p`` (``scratch``, the shape of ``mean``, saves
+    the temporary in hot loops).
+
+    The one running-mean update of every model's iterate averaging.
+    """
+    d = np.subtract(p, mean, out=scratch)
+    d *= 1.0 / count
+    mean += d
+
+
 class IterateAverage:
     """Running mean of parameter arrays (Polyak-Ruppert averaging), in float64.
 
@@ -232,6 +245,5 @@ class IterateAverage:
             # float64: a float32 running mean over 1e5 updates would drift
             self.mean = [np.array(p, dtype=np.float64) for p in params]
             return
-        w = 1.0 / self.count
         for m, p in zip(self.mean, params, strict=True):
-            m += w * (p - m)
+            fold_into_mean_(m, p, self.count)

@@ -28,6 +28,7 @@ from ._gibbs import (
     sparsity_step_,
 )
 from ._optim import (
+    fold_into_mean_,
     next_epoch_rate,
     run_epochs,
     sgd_step_,
@@ -605,9 +606,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             return
         state[1] += 1
         diff = self._ws.get("average_diff", theta.shape, np.float64)
-        np.subtract(theta, state[0], out=diff)
-        diff *= 1.0 / state[1]
-        state[0] += diff
+        fold_into_mean_(state[0], theta, state[1], diff)
 
     def _publish_average(self):
         """Show the averaged parameters; keep the last iterate for training."""

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from skebm._optim import IterateAverage, sgd_step_
+from skebm._optim import IterateAverage, fold_into_mean_, sgd_step_
 
 
 def test_sgd_step_matches_its_formula():
@@ -41,3 +41,18 @@ def test_iterate_average_is_the_mean_after_start():
         avg.update([x], 10)  # 10 samples per update: averaging from the 3rd
     assert avg.count == 5 and avg.mean[0].dtype == np.float64
     np.testing.assert_allclose(avg.mean[0], np.mean(iterates[2:], axis=0), rtol=1e-6)
+
+
+def test_fold_into_mean_is_the_running_mean_with_or_without_scratch():
+    rng = np.random.default_rng(0)
+    iterates = rng.normal(size=(7, 3, 4)).astype(np.float32)
+    mean = iterates[0].astype(np.float64)
+    other = mean.copy()
+    scratch = np.empty_like(mean)
+    for count, p in enumerate(iterates[1:], start=2):
+        fold_into_mean_(mean, p, count, scratch)
+        fold_into_mean_(other, p, count)
+    np.testing.assert_allclose(
+        mean, iterates.astype(np.float64).mean(axis=0), rtol=1e-12
+    )
+    np.testing.assert_array_equal(mean, other)
