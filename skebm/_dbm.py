@@ -50,6 +50,7 @@ from ._gaussian import (
 )
 from ._gibbs import (
     bernoulli_draw,
+    center_layer_statistics_,
     sample_bernoulli_,
     sigmoid_,
     softplus_,
@@ -569,37 +570,6 @@ def clip_row_norms_(W, max_norm):
     if np.any(over):
         W[over] *= (max_norm / norms[over]).astype(W.dtype)[:, None]
     return W
-
-
-def _center_dbm_statistics(gWs, gbs, offsets):
-    """Turn a DBM's summed statistics into a centered step, in place.
-
-    With offsets mu^l subtracted from every layer's states (centered DBM:
-    Montavon & Mueller 2012, Melchior et al. 2016) the weight statistic of
-    W^l is sum +-(x^l - mu^l)(x^{l-1} - mu^{l-1})^T = G^l - mu^l g^{l-1 T}
-    - g^l mu^{l-1 T} (G^l, g^l the plain statistics; the offset products
-    cancel because both phases are weighted to the same total), and the
-    centered biases move by the plain g^l. In the standard parameters the
-    model is stored in, b^l = b~^l - W^l mu^{l-1} - W^{l+1 T} mu^{l+1}, so
-    the bias steps become g^l - dW^l mu^{l-1} - dW^{l+1 T} mu^{l+1}.
-
-    Parameters
-    ----------
-    gWs : list of ndarray, the weight statistics G^1..G^L, shapes
-        (n_l, n_{l-1}); replaced in place by the centered ones.
-    gbs : list of ndarray, the bias statistics g^0..g^L; replaced in place
-        by the bias steps in the standard parametrisation.
-    offsets : list of ndarray, mu^0..mu^L.
-    """
-    plain = [g.copy() for g in gbs]
-    for k, gW in enumerate(gWs, start=1):
-        # both rank-one corrections in one product
-        gW -= np.column_stack([offsets[k], plain[k]]) @ np.vstack(
-            [plain[k - 1], offsets[k - 1]]
-        )
-    for k, gW in enumerate(gWs, start=1):
-        gbs[k] -= gW @ offsets[k - 1]
-        gbs[k - 1] -= gW.T @ offsets[k]
 
 
 class _ScaledRBM(BernoulliRBM):
@@ -1613,7 +1583,7 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             # the positive phase's means feed the offsets (once per update)
             means = [ps / dtype.type(B) for ps in pos_sums]
             offsets = self._centering_offsets(means)
-            _center_dbm_statistics(gWs, gbs, offsets)
+            center_layer_statistics_(gWs, gbs, offsets)
         grads = gWs + gbs
         params = list(Ws) + list(bs)
         z = None

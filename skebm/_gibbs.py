@@ -347,13 +347,44 @@ def center_statistics_(G, gb, mu, lam, scale):
     db : ndarray of shape (D,), the visible-bias step.
     """
     D = G.shape[1] - 1
-    db = gb * scale
-    dc = G[:, D].copy()
-    dW = G[:, :D]
-    dW -= np.outer(lam, db).astype(G.dtype, copy=False)
-    dW -= np.outer(dc, mu).astype(G.dtype, copy=False)
-    G[:, D] = dc - dW @ mu
-    return (db - dW.T @ lam).astype(G.dtype, copy=False)
+    db = (gb * scale).astype(G.dtype, copy=False)
+    steps = [db, G[:, D]]  # visible and hidden statistics; G[:, D] a view
+    center_layer_statistics_([G[:, :D]], steps, [mu, lam])
+    return steps[0]
+
+
+def center_layer_statistics_(gWs, gbs, offsets):
+    """Turn a layered model's statistics into a centered step, in place.
+
+    The one centering of the library: a DBM's layers, and an RBM as the
+    one-weight case (:func:`center_statistics_`).
+
+    With offsets mu^l subtracted from every layer's states (centered DBM:
+    Montavon & Mueller 2012, Melchior et al. 2016) the weight statistic of
+    W^l is sum +-(x^l - mu^l)(x^{l-1} - mu^{l-1})^T = G^l - mu^l g^{l-1 T}
+    - g^l mu^{l-1 T} (G^l, g^l the plain statistics; the offset products
+    cancel because both phases are weighted to the same total), and the
+    centered biases move by the plain g^l. In the standard parameters the
+    model is stored in, b^l = b~^l - W^l mu^{l-1} - W^{l+1 T} mu^{l+1}, so
+    the bias steps become g^l - dW^l mu^{l-1} - dW^{l+1 T} mu^{l+1}.
+
+    Parameters
+    ----------
+    gWs : list of ndarray, the weight statistics G^1..G^L, shapes
+        (n_l, n_{l-1}); replaced in place by the centered ones.
+    gbs : list of ndarray, the bias statistics g^0..g^L; replaced in place
+        by the bias steps in the standard parametrisation.
+    offsets : list of ndarray, mu^0..mu^L.
+    """
+    plain = [g.copy() for g in gbs]
+    for k, gW in enumerate(gWs, start=1):
+        # both rank-one corrections in one product
+        gW -= np.column_stack([offsets[k], plain[k]]) @ np.vstack(
+            [plain[k - 1], offsets[k - 1]]
+        )
+    for k, gW in enumerate(gWs, start=1):
+        gbs[k] -= gW @ offsets[k - 1]
+        gbs[k - 1] -= gW.T @ offsets[k]
 
 
 def parallel_tempering_step_(v, theta, betas, rng, parity):
