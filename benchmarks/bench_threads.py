@@ -10,6 +10,10 @@ policy. The target: default within 10 % of the better of the other two
 (``default/best`` <= 1.10).
 
 Usage: python benchmarks/bench_threads.py [--quick] [--repeats 3] [--loops a,b]
+    [--busy]
+
+``--busy`` (a labelled special setting) runs one other CPU-bound process
+(``while True: pass``) during the measurements, as on a shared machine.
 
 Sample output (2-core machine, idle)::
 
@@ -22,6 +26,7 @@ import argparse
 import contextlib
 import copy
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -116,7 +121,20 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--loops", default=None, help="comma-separated loop names")
+    p.add_argument("--busy", action="store_true", help="one busy process beside")
     args = p.parse_args()
+    busy = None
+    if args.busy:
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        print("special setting: one other CPU-bound process runs", flush=True)
+    try:
+        run_table(args)
+    finally:
+        if busy is not None:
+            busy.kill()
+
+
+def run_table(args):
     rows = []
     chosen = loops(args.quick)
     if args.loops:

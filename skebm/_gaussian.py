@@ -771,13 +771,15 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self.h_samples_ = sample_bernoulli_(h_neg.copy(), h_neg, rng)
         else:
             v_neg, h_neg = self._tempering_sweeps(W, b, c, inv_var, std, rng)
+        hv_pos, hv_neg = _mean_outer(h_pos, v_pos), _mean_outer(h_neg, v_neg)
+        gW = hv_pos - hv_neg
+        gW *= inv_var
         grads = [
-            _weight_statistic(h_pos, v_pos, inv_var)
-            - _weight_statistic(h_neg, v_neg, inv_var),
+            gW,
             _bias_statistic(v_pos, b, inv_var) - _bias_statistic(v_neg, b, inv_var),
             h_pos.mean(axis=0) - h_neg.mean(axis=0),
-            _log_variance_statistic(v_pos, h_pos, W, b, inv_var)
-            - _log_variance_statistic(v_neg, h_neg, W, b, inv_var)
+            _log_variance_statistic(v_pos, h_pos, W, b, inv_var, hv_pos)
+            - _log_variance_statistic(v_neg, h_neg, W, b, inv_var, hv_neg)
             if self.variance == "learned"
             else np.zeros_like(z),
         ]
@@ -1036,10 +1038,10 @@ def variance_scale(var, dtype):
     return scale
 
 
-def _weight_statistic(h, v, inv_var):
-    """Mean of h (v / s)^T over rows: the W-gradient term of one phase."""
+def _mean_outer(h, v):
+    """Mean of h v^T over rows, shape (H, D)."""
     g = h.T @ v
-    g *= inv_var / v.shape[0]
+    g *= g.dtype.type(1.0 / v.shape[0])
     return g
 
 
@@ -1048,10 +1050,18 @@ def _bias_statistic(v, b, inv_var):
     return (v.mean(axis=0) - b) * inv_var
 
 
-def _log_variance_statistic(v, h, W, b, inv_var):
-    """Mean of -dE/dz with z = log s: (v - b)^2 / (2 s) - v (W^T h) / s."""
+def _log_variance_statistic(v, h, W, b, inv_var, hv=None):
+    """Mean of -dE/dz with z = log s: (v - b)^2 / (2 s) - v (W^T h) / s.
+
+    ``hv``, the phase's mean h v^T (:func:`_mean_outer`) when the caller has
+    it, saves a product: the mean of v_i (W^T h)_i is sum_j W_ji hv_ji.
+    """
     d = v - b
     d *= d
-    d *= 0.5
-    d -= v * (h @ W)
-    return d.mean(axis=0) * inv_var
+    quad = d.mean(axis=0)
+    quad *= quad.dtype.type(0.5)
+    if hv is None:
+        quad -= (v * (h @ W)).mean(axis=0)
+    else:
+        quad -= np.einsum("ji,ji->i", W, hv)
+    return quad * inv_var
