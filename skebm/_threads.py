@@ -19,8 +19,10 @@ configuration users have (no environment variable, no ``threadpool_limits``;
   gain nothing from a second thread and collapse by one or two orders of
   magnitude while another CPU-heavy process runs (the workers spin and are
   descheduled), so loops of small products run single-threaded, and
-  parallelism over chains (``sample``, AIS, exact log Z) comes from joblib
-  workers instead.
+  parallelism over chains comes from joblib workers (``n_jobs``) or, for
+  ``sample`` and AIS left at ``n_jobs=None``, from Python threads over their
+  blocks of chains (``_sampling.block_threads``: numpy releases the GIL, and a
+  waiting Python thread does not spin).
 
 So each hot loop says how large its products are, and :func:`blas_threads_for`
 applies that rule. The rule only ever *lowers* thread counts, so a user's own
@@ -66,8 +68,8 @@ def set_config(blas_threads=None):
         picks its BLAS threads by the measured rule of skebm's thread policy
         (one thread for small products; for large ones numpy's BLAS keeps its
         threads and scipy's, when it is a second library, runs one).
-        ``"inherit"``: skebm leaves every thread pool as it finds it, for users
-        who manage threads themselves. ``None`` leaves the setting unchanged.
+        ``"inherit"``: skebm leaves every thread pool as it finds it and starts
+        no threads of its own, for users who manage threads themselves. ``None`` leaves the setting unchanged.
     """
     if blas_threads is not None:
         if blas_threads not in _BLAS_THREADS:
