@@ -69,7 +69,8 @@ def set_config(blas_threads=None):
         (one thread for small products; for large ones numpy's BLAS keeps its
         threads and scipy's, when it is a second library, runs one).
         ``"inherit"``: skebm leaves every thread pool as it finds it and starts
-        no threads of its own, for users who manage threads themselves. ``None`` leaves the setting unchanged.
+        no threads of its own, for users who manage threads themselves.
+        ``None`` leaves the setting unchanged.
     """
     if blas_threads is not None:
         if blas_threads not in _BLAS_THREADS:

@@ -13,13 +13,11 @@ from scipy.stats import chi2
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skebm._dbm import (
-    DBM,
+from skebm._dbm import DBM, _BottomRBM, _TopRBM
+from skebm._dbm_math import (
     DBMAnnealingPath,
-    _BottomRBM,
     _EvenStateChain,
     _parity_log_f,
-    _TopRBM,
     dbm_activation,
     dbm_log_partition_exact,
 )

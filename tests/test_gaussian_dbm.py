@@ -23,7 +23,7 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 
 from skebm import DBM, BernoulliRBM, GaussianBernoulliRBM
-from skebm._dbm import DBMChain
+from skebm._dbm_math import DBMChain
 from skebm._gaussian import gaussian_log_partition_exact
 from skebm._sampling import run_chains
 
