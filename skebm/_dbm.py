@@ -1,15 +1,8 @@
-"""Deep Boltzmann machine: mean-field learning, persistent chains, AIS bound.
+"""Deep Boltzmann machine: the estimator (mean-field learning, persistent
+chains, AIS bound) and its doubling-trick pretraining.
 
-Layers are numbered 0 (visible) to L (top hidden). ``Ws[l - 1]`` is the
-weight matrix W^l of shape (n_l, n_{l-1}) between layers l - 1 and l, and
-``bs[l]`` the biases of layer l (MATH.md, "Deep Boltzmann machine"):
-
-    E(x^0, ..., x^L) = - sum_l x^l . W^l x^{l-1} - sum_l b^l . x^l.
-
-Given the even layers, the odd layers are independent (and vice versa), so
-block Gibbs sampling alternates odd and even layers, a whole parity class can
-be summed out analytically (exact log Z, AIS), and mean-field updates a parity
-class at a time.
+The layer numbering, the energy and the parity-class maths are in
+``_dbm_math.py`` (MATH.md, "Deep Boltzmann machine").
 """
 
 from numbers import Integral, Real

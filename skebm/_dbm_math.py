@@ -1,6 +1,5 @@
 """Deep Boltzmann machine maths: the pure functions and the chain/AIS protocol
-objects behind :class:`skebm.DBM` (skebm/_dbm.py holds the estimator and its
-pretraining).
+objects behind :class:`skebm.DBM` (``_dbm.py`` holds the estimator).
 
 Layers are numbered 0 (visible) to L (top hidden). ``Ws[l - 1]`` is the
 weight matrix W^l of shape (n_l, n_{l-1}) between layers l - 1 and l, and

@@ -85,6 +85,29 @@ def block_threads(n_jobs, n_blocks):
     return threads if threads > 1 else 0
 
 
+def _run_blocks(block, block_inner, args, n_jobs, what, verbose):
+    """``block(*a)`` for every ``a`` in ``args``, in order: inline for one
+    block, else on threads (:func:`block_threads`), else on joblib workers.
+
+    ``block`` sets the one-thread BLAS limit itself (as a worker must);
+    threads run ``block_inner`` under one limit set here, because
+    threadpoolctl's limit is process-wide. Joblib reports blocks as they
+    finish when ``verbose``.
+    """
+    if len(args) == 1:
+        return [block(*args[0])]
+    verbose = 10 if verbose else 0
+    threads = block_threads(n_jobs, len(args))
+    if not threads:
+        jobs = (delayed(block)(*a) for a in args)
+        return run_parallel(jobs, n_jobs=n_jobs, what=what, verbose=verbose)
+    with blas_threads_for(None):
+        jobs = (delayed(block_inner)(*a) for a in args)
+        return run_parallel(
+            jobs, n_jobs=threads, what=what, prefer="threads", verbose=verbose
+        )
+
+
 def _worker_lost(what):
     return RuntimeError(
         f"{what} stopped: a joblib worker process died before its block "
@@ -193,37 +216,11 @@ def run_chains(
         ]
     else:
         blocks_v0 = [None] * len(sizes)
-    jobs = (
-        delayed(_run_block)(model, n, n_steps, v0, thin, probabilities, seed)
+    args = [
+        (model, n, n_steps, v0, thin, probabilities, seed)
         for n, v0, seed in zip(sizes, blocks_v0, seeds, strict=False)
-    )
-    threads = block_threads(n_jobs, len(sizes))
-    if len(sizes) == 1:
-        parts = [
-            _run_block(
-                model, sizes[0], n_steps, blocks_v0[0], thin, probabilities, seeds[0]
-            )
-        ]
-    elif threads:
-        # one BLAS limit for all threads: threadpoolctl's limit is process-wide
-        with blas_threads_for(None):
-            parts = run_parallel(
-                (
-                    delayed(_run_block_inner)(
-                        model, n, n_steps, v0, thin, probabilities, seed
-                    )
-                    for n, v0, seed in zip(sizes, blocks_v0, seeds, strict=False)
-                ),
-                n_jobs=threads,
-                what="sampling",
-                prefer="threads",
-                verbose=10 if verbose else 0,
-            )
-    else:
-        # joblib reports blocks as they finish when verbose
-        parts = run_parallel(
-            jobs, n_jobs=n_jobs, what="sampling", verbose=10 if verbose else 0
-        )
+    ]
+    parts = _run_blocks(_run_block, _run_block_inner, args, n_jobs, "sampling", verbose)
     return np.concatenate(parts, axis=0)
 
 
@@ -266,29 +263,16 @@ def run_ais(
         None if init is None else init[s:e]
         for s, e in zip(starts[:-1], starts[1:], strict=False)
     ]
-    threads = block_threads(n_jobs, len(sizes))
-    if len(sizes) == 1:
-        parts = [_ais_block(path, betas, sizes[0], v0s[0], seeds[0])]
-    elif threads:
-        with blas_threads_for(None):  # one limit for all threads, as above
-            parts = run_parallel(
-                (
-                    delayed(_ais_block_inner)(path, betas, n, v0, seed)
-                    for n, v0, seed in zip(sizes, v0s, seeds, strict=False)
-                ),
-                n_jobs=threads,
-                what="annealed importance sampling",
-                prefer="threads",
-                verbose=10 if verbose else 0,
-            )
-    else:
-        parts = run_parallel(
-            (
-                delayed(_ais_block)(path, betas, n, v0, seed)
-                for n, v0, seed in zip(sizes, v0s, seeds, strict=False)
-            ),
-            n_jobs=n_jobs,
-            what="annealed importance sampling",
-            verbose=10 if verbose else 0,
-        )
+    args = [
+        (path, betas, n, v0, seed)
+        for n, v0, seed in zip(sizes, v0s, seeds, strict=False)
+    ]
+    parts = _run_blocks(
+        _ais_block,
+        _ais_block_inner,
+        args,
+        n_jobs,
+        "annealed importance sampling",
+        verbose,
+    )
     return np.concatenate(parts)
