@@ -33,7 +33,12 @@ from ._base import (
     params_digest,
     print_epoch,
 )
-from ._gibbs import sample_bernoulli_, sigmoid_, softplus_
+from ._gibbs import (
+    center_layer_statistics_,
+    sample_bernoulli_,
+    sigmoid_,
+    softplus_,
+)
 from ._optim import (
     IterateAverage,
     next_epoch_rate,
@@ -341,6 +346,18 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         L2 penalty on ``components_``.
     learning_rate_schedule : {"constant", "linear", "invscaling"}, default="constant"
         As for :class:`BernoulliRBM`.
+    centering : bool, default=False
+        Centered gradient, as for :class:`BernoulliRBM` (Montavon & Mueller
+        2012; Melchior, Fischer & Wiskott 2016), in u = v / s, the variable
+        the weights couple to the hidden units: the energy's coupling becomes
+        -(u - mu)^T W^T (h - lam) with offsets mu (started at b / s, the
+        training data's means over their variances) and lam (started at
+        0.5), moving averages of u and p(h | v) of the minibatches. The
+        model is stored in standard form (b = b~ - W^T lam, c = c~ - W mu;
+        the variances' step is unchanged, as no offset depends on them), so
+        every other method is unaffected.
+    centering_rate : float in (0, 1], default=0.01
+        Rate of the offsets' moving averages.
     variance : {"learned", "fixed"}, default="learned"
         "learned": the log-variances are trained with the other parameters
         and kept between ``variance_floor_`` and ``variance_ceiling_``;
@@ -462,6 +479,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "learning_rate_schedule": [StrOptions({"constant", "linear", "invscaling"})],
+        "centering": ["boolean"],
+        "centering_rate": [Interval(Real, 0, 1, closed="right")],
         "variance": [StrOptions({"learned", "fixed"})],
         "min_variance": [Interval(Real, 0, 1, closed="right")],
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
@@ -491,6 +510,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         momentum=0.0,
         weight_decay=0.0,
         learning_rate_schedule="constant",
+        centering=False,
+        centering_rate=0.01,
         variance="learned",
         min_variance=0.01,
         average=False,
@@ -516,6 +537,8 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.momentum = momentum
         self.weight_decay = weight_decay
         self.learning_rate_schedule = learning_rate_schedule
+        self.centering = centering
+        self.centering_rate = centering_rate
         self.variance = variance
         self.min_variance = min_variance
         self.average = average
@@ -587,7 +610,14 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.log_variances_ = np.log(scale).astype(dtype)
         n_chains = self.batch_size if self.n_chains is None else self.n_chains
         self.h_samples_ = np.zeros((n_chains, self.n_components), dtype=dtype)
-        for name in ("_velocity", "_average", "_live", "_pt_v", "_data_moments"):
+        for name in (
+            "_velocity",
+            "_average",
+            "_live",
+            "_pt_v",
+            "_data_moments",
+            "_offsets",
+        ):
             self.__dict__.pop(name, None)
         self.__dict__.pop("log_partition_info_", None)
         self.__dict__.pop("_log_partition_seed", None)
@@ -614,6 +644,15 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._average = IterateAverage(0 if self.average is True else self.average)
         if self.momentum and getattr(self, "_velocity", None) is None:
             self._velocity = [np.zeros_like(p) for p in self._trained()]
+        if not self.centering:
+            self._offsets = None
+        elif getattr(self, "_offsets", None) is None:
+            W, b, _, var = self._params()
+            # u = v / s: at initialisation b is the data mean
+            self._offsets = [
+                (b / var).astype(W.dtype),
+                np.full(W.shape[0], 0.5, W.dtype),
+            ]
         if self.method == "pt" and getattr(self, "_pt_v", None) is None:
             m = self.h_samples_.shape[0]
             W, b, _, var = self._params()
@@ -774,10 +813,26 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         hv_pos, hv_neg = _mean_outer(h_pos, v_pos), _mean_outer(h_neg, v_neg)
         gW = hv_pos - hv_neg
         gW *= inv_var
+        gb = _bias_statistic(v_pos, b, inv_var) - _bias_statistic(v_neg, b, inv_var)
+        gc = h_pos.mean(axis=0) - h_neg.mean(axis=0)
+        offsets = getattr(self, "_offsets", None)
+        if offsets is not None:
+            # In u = v / s the coupling and b's statistic are the binary
+            # ones (b/s-terms cancel between the phases), so the centering
+            # algebra is the RBM's; z's step needs none (no offset has s in it).
+            u_mean = v_pos.mean(axis=0)
+            u_mean *= inv_var
+            biases = [gb, gc]
+            center_layer_statistics_([gW], biases, offsets)
+            gb, gc = biases
+            nu = dtype.type(self.centering_rate)
+            for mu, m in zip(offsets, (u_mean, h_pos.mean(axis=0)), strict=True):
+                mu *= 1 - nu
+                mu += nu * m
         grads = [
             gW,
-            _bias_statistic(v_pos, b, inv_var) - _bias_statistic(v_neg, b, inv_var),
-            h_pos.mean(axis=0) - h_neg.mean(axis=0),
+            gb,
+            gc,
             _log_variance_statistic(v_pos, h_pos, W, b, inv_var, hv_pos)
             - _log_variance_statistic(v_neg, h_neg, W, b, inv_var, hv_neg)
             if self.variance == "learned"

@@ -264,6 +264,52 @@ def test_stochastic_gradient_averages_to_exact_gradient(method):
         np.testing.assert_allclose(g, e, atol=tol)
 
 
+def test_centered_gradient_averages_to_the_exact_centered_gradient():
+    """The centered step is the exact gradient in the centered parameters
+    (W, b~ = b + W^T lam, c~ = c + W mu, log s), mapped back to the stored
+    standard form: finite differences of the exact log-likelihood written in
+    those parameters give the reference."""
+    rng = np.random.default_rng(12)
+    W, b, c, s = _tiny_model(rng, scale=0.7)
+    X0 = rng.normal(0, 1.2, (8, 2))
+    mu, lam = rng.normal(0, 0.5, 2), rng.uniform(0.2, 0.8, 3)
+    n = 40000
+    model = _fitted_shell(2, 3, method="pcd", n_chains=n, centering=True)
+    model = _set_params(model, W, b, c, s)
+    hs, p = _hidden_marginal(W, b, c, s)
+    model.h_samples_ = hs[rng.choice(len(p), size=n, p=p)]
+    model._offsets = [mu.copy(), lam.copy()]
+    lr = 1e-6
+    before = [a.copy() for a in model._trained()]
+    model.set_params(learning_rate=lr).partial_fit(X0)
+    got = [(a - a0) / lr for a, a0 in zip(model._trained(), before, strict=True)]
+    # exact gradient in the centered parameters, by the chain rule of the
+    # map (W, b~, c~, z) -> (W, b~ - W^T lam, c~ - W mu, z) from the plain one
+    gW, gb, gc, gz = _exact_gradient(X0, W, b, c, s)
+    gW_c = gW - np.outer(lam, gb) - np.outer(gc, mu)
+    # the centered step moves b~, c~ by the centered gradients; in the
+    # stored form b = b~ - W^T lam and c = c~ - W mu move with W too
+    expected = [gW_c, gb - gW_c.T @ lam, gc - gW_c @ mu, gz]
+    tol = 5 * 3.0 / np.sqrt(n) * (1 + np.abs(mu).sum() + lam.sum())
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, atol=tol)
+    # and the offsets moved towards the minibatch's means, by centering_rate
+    np.testing.assert_allclose(
+        model._offsets[0], 0.99 * mu + 0.01 * X0.mean(axis=0) / s, rtol=1e-6
+    )
+
+
+def test_centering_is_a_different_step_with_the_same_api(digits_std):
+    Xtr, _ = digits_std
+    kw = dict(n_components=8, n_iter=2, random_state=0)
+    plain = GaussianBernoulliRBM(**kw).fit(Xtr[:300])
+    centered = GaussianBernoulliRBM(centering=True, **kw).fit(Xtr[:300])
+    assert not np.array_equal(plain.components_, centered.components_)
+    assert np.isfinite(centered.score(Xtr[:300]))
+    with pytest.raises(ValueError, match="centering_rate"):
+        GaussianBernoulliRBM(centering=True, centering_rate=0.0).fit(Xtr[:50])
+
+
 def test_fixed_variance_stays_fixed(digits_std):
     Xtr, _ = digits_std
     model = GaussianBernoulliRBM(
@@ -395,6 +441,7 @@ def test_float32_is_kept(digits_std):
         dict(method="pcd", momentum=0.5),
         dict(method="cd", n_gibbs_steps=2, average=True),
         dict(method="pt", n_temperatures=3, shuffle=True),
+        dict(method="pcd", centering=True, momentum=0.5, average=True),
     ],
 )
 def test_warm_start_is_bit_identical(params, digits_std):

@@ -157,7 +157,9 @@ def test_gaussian_dbn_accepts_real_data_and_bernoulli_refuses_it():
     with pytest.raises(ValueError, match="visible_units"):
         DBN(visible_units="normal").fit(X)
     with pytest.raises(ValueError, match="GaussianBernoulliRBM"):
-        DBN((3, 2), visible_units="gaussian", rbm_params={"centering": True}).fit(X)
+        DBN(
+            (3, 2), visible_units="gaussian", rbm_params={"dynamic_binarization": True}
+        ).fit(X)
     with pytest.raises(ValueError, match="layer 0"):
         DBN((3, 2), visible_units="gaussian", method="fpcd").fit(X)
     with pytest.raises(ValueError, match="NaN"):
