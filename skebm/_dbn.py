@@ -44,6 +44,7 @@ from ._base import (
     check_unit_interval,
     validate_unit_interval_X,
 )
+from ._dbm import DBM
 from ._gaussian import (
     _LOG_2PI,
     GaussianBernoulliRBM,
@@ -1340,9 +1341,15 @@ class DBNClassifier(SafeFitMixin, ClassifierMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : array-like of int, or int, default=(256, 256)
         Units in each hidden layer, bottom first (unused with ``dbn``).
-    dbn : DBN, default=None
+    dbn : DBN or DBM, default=None
         The network to pretrain, with its settings: a clone of it is fitted
         on ``X`` (or, with ``pretrained=True``, a copy of it is used as it is).
+        A :class:`skebm.DBM` (Salakhutdinov & Hinton 2009) is fine-tuned the
+        same way: hidden layer l of the network starts from W^l and b^l
+        (``coefs_[l - 1].T``, ``intercepts_[l]``), the up-pass of its mean
+        field without the top-down input (the paper also feeds the top
+        layer's mean-field posterior to the network as extra input; this
+        does not).
         With ``dbn`` given, ``hidden_layer_sizes``, ``visible_units``, the
         per-layer settings and ``rbm_params`` come from it, and setting them
         on the classifier as well is an error (the two could disagree).
@@ -1396,7 +1403,7 @@ scalar or sequence of length n_layers
 
     Attributes
     ----------
-    dbn_ : DBN
+    dbn_ : DBN or DBM
         The pretrained network (before fine-tuning): fitted here, or a copy
         of the ``pretrained`` ``dbn``.
     mlp_ : MLPClassifier
@@ -1448,7 +1455,7 @@ scalar or sequence of length n_layers
         ],
         **_RBM_SETTING_CONSTRAINTS,
         "rbm_params": [dict, list, None],
-        "dbn": [DBN, None],
+        "dbn": [DBN, DBM, None],
         "pretrained": ["boolean"],
         "solver": [StrOptions({"adam", "sgd", "lbfgs"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -1643,15 +1650,20 @@ scalar or sequence of length n_layers
             self.dbn_ = copy.deepcopy(self.dbn)
         else:
             self.dbn_ = clone(self.dbn).fit(X)
-        sizes = [r.n_components for r in self.dbn_.rbms_]
+        if isinstance(self.dbn_, DBM):
+            # the up-pass W^l, b^l of each layer: the mean field without
+            # its top-down input, which fine-tuning then adjusts
+            layers = list(zip(self.dbn_.coefs_, self.dbn_.intercepts_[1:], strict=True))
+            var = self.dbn_._var()
+        else:
+            layers = [(r.components_, r.intercept_hidden_) for r in self.dbn_.rbms_]
+            var = self.dbn_._visible_var()
+        sizes = [W.shape[0] for W, _ in layers]
         mlp = _PretrainedMLPClassifier(**self._mlp_params(sizes, mlp_seed))
-        mlp.pretrained = [
-            (r.components_.T, r.intercept_hidden_) for r in self.dbn_.rbms_
-        ]
-        var = self.dbn_._visible_var()
+        mlp.pretrained = [(W.T, c) for W, c in layers]
         if var is not None:
             # p(h1 | x) = sigmoid(c + W (x / var)): fold 1 / var into the weights
-            W = self.dbn_.rbms_[0].components_
+            W = layers[0][0]
             mlp.pretrained[0] = ((W / var).T, mlp.pretrained[0][1])
         return sizes, mlp
 
@@ -1692,7 +1704,9 @@ scalar or sequence of length n_layers
     def _check_dbn(self):
         if self.dbn is None:
             if self.pretrained:
-                raise ValueError("pretrained=True needs a fitted DBN passed as dbn.")
+                raise ValueError(
+                    "pretrained=True needs a fitted DBN or DBM passed as dbn."
+                )
             return
         defaults = type(self)().get_params()
         own = ("hidden_layer_sizes", "visible_units", "rbm_params", *RBM_SETTINGS)

@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from skebm._dbm import DBM
 from skebm._dbn import DBN, DBNClassifier, dbn_lower_bound
 from skebm._rbm import BernoulliRBM
 from skebm._sampling import seed_sequence
@@ -640,10 +641,58 @@ def test_classifier_fine_tunes_a_pretrained_dbn_without_touching_it():
         clf.fit(X[:, :10], y)
 
 
+def test_classifier_fine_tunes_a_dbm_from_its_up_pass():
+    X, y = X_DIGITS[:300], load_digits().target[:300]
+    kw = dict(n_iter=2, pretrain_n_iter=2, learning_rate=0.01, random_state=0)
+    dbm = DBM((12, 8), **kw).fit(X)
+    before = [W.copy() for W in dbm.coefs_]
+    clf = DBNClassifier(dbn=dbm, pretrained=True, max_iter=1, learning_rate_init=1e-12)
+    _quiet_fit(clf, X, y)
+    assert clf.dbn_ is not dbm and isinstance(clf.dbn_, DBM)
+    # hidden layer l starts from W^l and b^l (tiny step: still there)
+    for k in range(2):
+        assert_allclose(clf.mlp_.coefs_[k], before[k].T, atol=1e-9)
+        assert_allclose(clf.mlp_.intercepts_[k], dbm.intercepts_[k + 1], atol=1e-9)
+    assert [c.shape for c in clf.mlp_.coefs_] == [(64, 12), (12, 8), (8, 10)]
+    for W, W0 in zip(dbm.coefs_, before, strict=True):
+        assert_array_equal(W, W0)
+    # a DBM template is cloned and fitted, its settings grid-searchable
+    clf = DBNClassifier(
+        dbn=DBM((12, 8), **kw), max_iter=300, learning_rate_init=0.01, random_state=0
+    )
+    _quiet_fit(clf, X, y)
+    assert clf.get_params()["dbn__pretrain_n_iter"] == 2
+    ref = DBM((12, 8), **kw).fit(X)
+    assert_array_equal(clf.dbn_.coefs_[0], ref.coefs_[0])
+    # a sanity floor (chance is 0.1; the same route from a DBN scores ~0.84)
+    assert clf.score(X_DIGITS[1000:1300], load_digits().target[1000:1300]) > 0.8
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        clf.predict(X * 2)
+
+
+def test_classifier_over_a_gaussian_dbm_folds_the_variances():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5))
+    y = (X[:, 0] > 0).astype(int)
+    dbm = DBM(
+        (4,),
+        visible_units="gaussian",
+        n_iter=2,
+        pretrain_n_iter=2,
+        learning_rate=0.001,
+        random_state=0,
+    ).fit(X)
+    clf = DBNClassifier(dbn=dbm, pretrained=True, max_iter=1, learning_rate_init=1e-12)
+    _quiet_fit(clf, X, y)
+    want = (dbm.coefs_[0] / dbm.variances_).T
+    assert_allclose(clf.mlp_.coefs_[0], want, atol=1e-9)
+    assert clf.predict(X * 10).shape == (120,)  # real-valued input is accepted
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(pretrained=True), "pretrained=True needs a fitted DBN passed as dbn"),
+        (dict(pretrained=True), "pretrained=True needs a fitted DBN or DBM passed"),
         (
             dict(dbn=DBN((4,)), pretrained=True),
             "pretrained=True needs a fitted dbn; this DBN is not fitted",
