@@ -4,6 +4,10 @@
 the positive phase, the negative chain's advance (one function per variant,
 dispatched by ``_ADVANCE``), and the accumulation of the statistics in one
 matrix product. The unit maths and Bernoulli samplers live in ``_gibbs``.
+
+Every product goes through scipy's BLAS (:func:`_product_`), one library for
+the whole loop, so that the thread policy can let that library's pool run two
+threads and keep numpy's at one (``_threads.blas_threads_for(work, "scipy")``).
 """
 
 import functools
@@ -56,8 +60,10 @@ class _CDBuffers:
     ``Hs_full`` (n_pos + m, H + 1): hidden probabilities times the numerator
     of their phase, then the numerator itself as last column; ``Vs``
     (n_pos + m, D + 1): visible rows and a ones column; ``h`` (m, H + 1): the
-    chains' binary hidden states and a ones column; ``pre_v`` (m, D): visible
-    pre-activations of the chains, contiguous for fast element-wise work.
+    chains' binary hidden states and a ones column; ``pre_v_full`` (m, D + 1):
+    visible pre-activations of the chains in its first D columns (a product
+    with the whole augmented matrix, contiguous); ``prod`` a contiguous
+    landing place for products whose destination is a strided block.
     ``Hs_full`` is column-major, so that its first H columns (what the
     sigmoid passes touch) are one contiguous block: measured 30 % faster
     sigmoids than on a row-major block with a row stride of H + 1.
@@ -71,15 +77,18 @@ class _CDBuffers:
         self.numerators = self.Hs_full[:, H:]
         self.Vs = np.empty((n_pos + m, D + 1), dtype)
         self.Vs[:, D] = 1.0
-        self.h = np.empty((m, H + 1), dtype)
+        # column-major like Hs_full: the chains' hidden draws then stream
+        # their probabilities, uniforms and states in one order
+        self.h = np.empty((m, H + 1), dtype, order="F")
         self.h[:, H] = 1.0
         self.h_states = self.h[:, :H]
-        self.pre_v = np.empty((m, D), dtype)
+        self.pre_v_full = np.empty((m, D + 1), dtype)
+        self.prod = np.empty(max(n_pos, m) * H, dtype)
         self.v_neg = self.Vs[n_pos:]
         self.v_neg_states = self.v_neg[:, :D]
         self.h_neg = self.Hs[n_pos:]
         self.scratch = np.empty((m, H), dtype)  # CD's first hidden draw
-        self.p32 = None if dtype == np.float32 else np.empty((m, D), np.float32)
+        self.p32 = None if dtype == np.float32 else np.empty((m, D + 1), np.float32)
 
 
 def cd_statistics_(
@@ -195,7 +204,9 @@ def cd_statistics_(
     h_next = None
     if mode == "pcd":
         # the chain buffer is free now: the next call starts from it
-        h_next = sample_bernoulli_(bufs.h_states, bufs.h_neg, rng, fast=True, unit=_U16)
+        h_next = sample_bernoulli_(
+            bufs.h_states, bufs.h_neg, rng, fast=True, unit=_U16, order="F"
+        )
     G, gb = _statistics_(ws, bufs, theta, v_pos, h_pos, scale, ratio, accumulate, decay)
     return G, gb, h_next, h_pos_mean
 
@@ -207,23 +218,34 @@ def _gibbs_chain_(bufs, chain, n, rng):
     later). ``chain`` is the (H + 1, D + 1) augmented matrix the chain runs
     with.
     """
-    H, D = chain.shape[0] - 1, chain.shape[1] - 1
+    H = chain.shape[0] - 1
     Wc_t = chain[:H].T
-    Wv = chain[:, :D]  # (H + 1, D): [h, 1] @ Wv = b + W^T h
     for step in range(n):
         # v' needs no probabilities, only draws: sampled from pre-activations
-        np.matmul(bufs.h, Wv, out=bufs.pre_v)
-        sample_bernoulli_logits_(bufs.v_neg_states, bufs.pre_v, rng, scratch=bufs.p32)
+        # ([h, 1] @ chain = [b + W^T h, h.c]; the last column is not used)
+        # (negated: the sigmoids start from -x; see _product_)
+        _product_(bufs.h, chain, bufs.pre_v_full, alpha=-1.0)
+        sample_bernoulli_logits_(
+            bufs.v_neg_states, bufs.pre_v_full, rng, scratch=bufs.p32, negated=True
+        )
         if step < n - 1:
-            np.matmul(bufs.v_neg, Wc_t, out=bufs.h_neg)
-            sigmoid_scaled_(bufs.h_neg, _U16)
-            sample_bernoulli_(bufs.h_states, bufs.h_neg, rng, fast=True, unit=_U16)
+            _product_(bufs.v_neg, Wc_t, bufs.h_neg, bufs.prod, alpha=-1.0)
+            sigmoid_scaled_(bufs.h_neg, _U16, negated=True)
+            sample_bernoulli_(
+                bufs.h_states, bufs.h_neg, rng, fast=True, unit=_U16, order="F"
+            )
 
 
 def _advance_cd_(bufs, chain, h_chain, v_chain, n_steps, rng, *, h_pos, pos_unit):
     """CD: the chain starts at the data, h drawn from p(h | v_pos)."""
     sample_bernoulli_(
-        bufs.h_states, h_pos, rng, fast=True, scratch=bufs.scratch, unit=pos_unit
+        bufs.h_states,
+        h_pos,
+        rng,
+        fast=True,
+        scratch=bufs.scratch,
+        unit=pos_unit,
+        order="F",
     )
     _gibbs_chain_(bufs, chain, n_steps, rng)
 
@@ -256,9 +278,9 @@ def _fused_phases_(bufs, theta, v_pos, advance_, args):
     B, D = v_pos.shape
     advance_(*args, h_pos=None, pos_unit=None)
     bufs.Vs[:B, :D] = v_pos
-    np.matmul(bufs.Vs, theta[:H].T, out=bufs.Hs)
+    _product_(bufs.Vs, theta[:H].T, bufs.Hs, alpha=-1.0)
     # both phases at once, each row times the numerator of its phase
-    sigmoid_scaled_(bufs.Hs, bufs.numerators)
+    sigmoid_scaled_(bufs.Hs, bufs.numerators, negated=True)
     return bufs.Hs[:B]
 
 
@@ -274,21 +296,22 @@ def _positive_phase_(ws, bufs, theta, v_pos, scale, num_pos):
         h_pos = ws.get("h_pos", (B, H), theta.dtype)
         h_pos[...] = safe_sparse_dot(v_pos, theta[:H, :D].T, dense_output=True)
         h_pos += theta[:H, D]
+        np.negative(h_pos, out=h_pos)
         pos_unit = scale
     else:
         h_pos = bufs.Hs[:B]
         bufs.Vs[:B, :D] = v_pos
-        np.matmul(bufs.Vs[:B], theta[:H].T, out=h_pos)
+        _product_(bufs.Vs[:B], theta[:H].T, h_pos, bufs.prod, alpha=-1.0)
         pos_unit = num_pos
-    sigmoid_scaled_(h_pos, pos_unit)
+    sigmoid_scaled_(h_pos, pos_unit, negated=True)
     return h_pos, pos_unit
 
 
 def _negative_hiddens_(bufs, chain):
     """p(h | v') of the chains' final visibles, times 2**16."""
     H = chain.shape[0] - 1
-    np.matmul(bufs.v_neg, chain[:H].T, out=bufs.h_neg)
-    sigmoid_scaled_(bufs.h_neg, _U16)
+    _product_(bufs.v_neg, chain[:H].T, bufs.h_neg, bufs.prod, alpha=-1.0)
+    sigmoid_scaled_(bufs.h_neg, _U16, negated=True)
 
 
 def _statistics_(ws, bufs, theta, v_pos, h_pos, scale, ratio, accumulate, decay):
@@ -324,6 +347,51 @@ def _statistics_(ws, bufs, theta, v_pos, h_pos, scale, ratio, accumulate, decay)
         return None, None
     gb = target[H, :D] * dtype.type(1.0 / scale)
     return target[:H], gb
+
+
+def _product_(a, b, out, scratch=None, alpha=1.0):
+    """``out = alpha * (a @ b)`` in scipy's BLAS; returns ``out``.
+
+    ``alpha=-1`` hands the sigmoids their negated arguments, which saves
+    them a pass.
+
+    scipy's ``gemm`` takes contiguous (C or Fortran) operands only, so the
+    operands are passed as their Fortran-contiguous transposes where that is
+    what they are, and a strided ``out`` (a block of rows of a column-major
+    buffer) gets the product in ``scratch`` (a flat buffer of at least
+    ``out.size`` elements) and then a copy. Anything else falls back to
+    numpy's ``matmul``.
+    """
+    if out.flags.f_contiguous:
+        A, B, C = a, b, out
+    elif out.flags.c_contiguous:
+        A, B, C = b.T, a.T, out.T  # out^T = b^T a^T, in Fortran order
+    elif scratch is not None:
+        tmp = scratch[: out.size].reshape(out.shape, order="F")
+        out[...] = _product_(a, b, tmp, alpha=alpha)
+        return out
+    else:
+        return _numpy_product_(a, b, out, alpha)
+    ops = []
+    for x in (A, B):
+        if x.dtype != C.dtype:
+            return _numpy_product_(a, b, out, alpha)
+        if x.flags.f_contiguous:
+            ops.append((x, 0))
+        elif x.flags.c_contiguous:
+            ops.append((x.T, 1))
+        else:
+            return _numpy_product_(a, b, out, alpha)
+    (A, ta), (B, tb) = ops
+    _gemm(C.dtype)(alpha, A, B, trans_a=ta, trans_b=tb, c=C, overwrite_c=True)
+    return out
+
+
+def _numpy_product_(a, b, out, alpha):
+    np.matmul(a, b, out=out)
+    if alpha != 1.0:
+        out *= out.dtype.type(alpha)
+    return out
 
 
 @functools.cache

@@ -83,7 +83,7 @@ def uniform_like(p, rng):
     return rng.uniform(size=p.shape)
 
 
-def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None, unit=1.0):
+def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None, unit=1.0, order="C"):
     """Write Bernoulli(p) draws (0.0 or 1.0) into ``out``; return ``out``.
 
     Parameters
@@ -106,15 +106,24 @@ def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None, unit=1.0):
         ``p`` holds probabilities multiplied by ``unit`` (non-zero, may be
         negative): the training loop folds its step size into the sigmoid. With
         ``fast`` and ``unit=65536`` the draws need no multiplication at all.
+    order : {"C", "F"}, default="C"
+        With ``fast``: the order in which the uniforms of the stream go to
+        the entries of ``p`` (row by row, or column by column), whatever
+        ``p``'s memory layout. The training loop's hidden units live in
+        column-major buffers and use "F": the comparison then streams
+        ``p``, the uniforms and the states in one order (measured twice as
+        fast as mixing the two layouts).
     """
     if fast and isinstance(rng, np.random.Generator):
         n = p.size
         words = rng.bit_generator.random_raw((n + 3) // 4)
-        u = words.view(np.uint16)[:n].reshape(p.shape)
+        u = words.view(np.uint16)[:n].reshape(p.shape, order=order)
         if unit == _U16:
             t = p
         else:
-            buf = None if scratch is None else scratch.ravel()[:n].reshape(p.shape)
+            buf = None
+            if scratch is not None:
+                buf = scratch.ravel()[:n].reshape(p.shape, order=order)
             # u < p * 2**16  <=>  u / 2**16 < p ; exact for float32 and float64.
             t = np.multiply(p, p.dtype.type(_U16 / unit), out=buf)
         np.less(u, t, out=out)
@@ -125,17 +134,19 @@ def sample_bernoulli_(out, p, rng, *, fast=False, scratch=None, unit=1.0):
     return out
 
 
-def sigmoid_scaled_(x, numerator):
+def sigmoid_scaled_(x, numerator, *, negated=False):
     """``x <- numerator * sigmoid(x)`` in place, in one pass more than exp.
 
     The numerator rides on the final division (no extra pass): the training
     loop uses it to fold the step size and the sampling threshold 2**16 into
     the hidden probabilities. Exact scaling when ``numerator`` is a power of 2.
     ``numerator`` is a number or an array that broadcasts against ``x`` (e.g.
-    one value per row, of ``x``'s dtype).
+    one value per row, of ``x``'s dtype). With ``negated=True``, ``x`` holds
+    the negated arguments (-x) on entry, which saves a pass.
     """
     with np.errstate(over="ignore"):
-        np.negative(x, out=x)
+        if not negated:
+            np.negative(x, out=x)
         np.exp(x, out=x)
     x += 1.0
     if not isinstance(numerator, np.ndarray):
@@ -146,7 +157,7 @@ def sigmoid_scaled_(x, numerator):
 _U16 = 65536.0
 
 
-def sample_bernoulli_logits_(out, a, rng, *, scratch=None):
+def sample_bernoulli_logits_(out, a, rng, *, scratch=None, negated=False):
     """Write Bernoulli(sigmoid(a)) draws into ``out`` from pre-activations ``a``.
 
     With a ``Generator``: a 16-bit uniform integer k per unit gives v = 1
@@ -161,31 +172,46 @@ def sample_bernoulli_logits_(out, a, rng, *, scratch=None):
 
     Parameters
     ----------
-    out : ndarray of the shape of ``a``
-    a : ndarray of float32 or float64
+    out : ndarray of shape (n, d)
+    a : ndarray of float32 or float64, of shape (n, d) or (n, d + k)
+        Pre-activations; only the first d columns are drawn from. A wider,
+        contiguous ``a`` (a product's whole output) keeps the element-wise
+        passes contiguous: measured twice as fast as on a strided column
+        block.
     rng : numpy.random.Generator or numpy.random.RandomState
     scratch : ndarray of float32, optional
         At least ``a.size`` elements; used when ``a`` is not float32.
+    negated : bool, default=False
+        ``a`` holds the negated pre-activations (-a): one pass fewer.
     """
+    cols = out.shape[-1]
     if not isinstance(rng, np.random.Generator):
-        return sample_bernoulli_(out, sigmoid_(a), rng)
-    n = a.size
+        a = a[..., :cols]
+        return sample_bernoulli_(out, sigmoid_(-a if negated else a), rng)
+    n = out.size
     words = rng.bit_generator.random_raw((n + 3) // 4)
-    u = words.view(np.uint16)[:n].reshape(a.shape)
+    u = words.view(np.uint16)[:n].reshape(out.shape)
     if a.dtype == np.float32:
         p = a
     elif scratch is None:
         p = np.empty(a.shape, np.float32)
     else:
-        p = scratch.ravel()[:n].reshape(a.shape)
+        p = scratch.ravel()[: a.size].reshape(a.shape)
     # exp(-a) overflowing (and |a| beyond float32 range in the cast) gives
     # p = 0 or 2**16: never or always drawn, which is the right limit
     with np.errstate(over="ignore"):
-        np.negative(a, out=p, casting="same_kind")
-        np.exp(p, out=p)
+        if not negated:
+            np.negative(a, out=p, casting="same_kind")
+            np.exp(p, out=p)
+        elif p is a:
+            np.exp(p, out=p)
+        else:
+            # cast first: single-precision exp is the fast one
+            np.copyto(p, a, casting="same_kind")
+            np.exp(p, out=p)
     p += np.float32(1.0)
     np.divide(np.float32(_U16), p, out=p)
-    return np.less(u, p, out=out)
+    return np.less(u, p[..., :cols], out=out)
 
 
 def bernoulli_draw(X, rng, *, out=None):

@@ -124,7 +124,9 @@ def minibatch_slices(n_samples, batch_size):
     return list(gen_even_slices(n_batches * batch_size, n_batches, n_samples=n_samples))
 
 
-def run_epochs(estimator, X, n_epochs, step, *, work, begin_epoch, end_epoch=None):
+def run_epochs(
+    estimator, X, n_epochs, step, *, work, begin_epoch, end_epoch=None, library="numpy"
+):
     """Train ``estimator`` for ``n_epochs`` more epochs over ``X``.
 
     Parameters
@@ -146,13 +148,15 @@ def run_epochs(estimator, X, n_epochs, step, *, work, begin_epoch, end_epoch=Non
     end_epoch : callable, optional
         ``end_epoch(settings, seconds)`` -> (dict of extra history fields,
         whether to stop early).
+    library : {"numpy", "scipy"}, default="numpy"
+        Whose BLAS the step's products run in (thread policy).
     """
     n = X.shape[0]
     slices = minibatch_slices(n, estimator.batch_size)
     horizon = estimator.n_iter_ + n_epochs
     shuffle = bool(getattr(estimator, "shuffle", False))
     timer = Timer()
-    with blas_threads_for(work):
+    with blas_threads_for(work, library):
         for _ in range(n_epochs):
             settings = begin_epoch(horizon)
             # rows of this epoch's order (a gathered copy when shuffled)

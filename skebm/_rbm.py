@@ -724,6 +724,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             work=self.batch_size * X.shape[1] * self.n_components,
             begin_epoch=lambda horizon: {"lr": next_epoch_rate(self, horizon)},
             end_epoch=end_epoch,
+            library="scipy",  # every product of the step: _cd._product_
         )
         if stopper is not None:
             stopper.restore_best()
@@ -847,7 +848,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         else:
             self._training_state(X, self.random_state_)
         self._track_data(X)
-        with blas_threads_for(X.shape[0] * X.shape[1] * self.n_components):
+        with blas_threads_for(X.shape[0] * X.shape[1] * self.n_components, "scipy"):
             self._update(X, self.random_state_, self.learning_rate)
         self._publish_average()
         self._own_chains()
@@ -861,7 +862,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         # chain continues in place); users get an array of their own.
         h = getattr(self, "h_samples_", None)
         if h is not None and h.base is not None:
-            self.h_samples_ = np.array(h)
+            self.h_samples_ = np.array(h, order="C")
 
     def _drop_workspace(self):
         # Buffers are not model state: keep pickles small.

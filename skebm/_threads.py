@@ -24,6 +24,15 @@ configuration users have (no environment variable, no ``threadpool_limits``;
   blocks of chains (``_sampling.block_threads``: numpy releases the GIL, and a
   waiting Python thread does not spin).
 
+- The Bernoulli RBM's training loop sends *all* its products to scipy's BLAS
+  (``_cd._product_``: the fused statistics product needs ``gemm``'s alpha and
+  beta, which numpy's ``matmul`` lacks), so for large products there it is
+  scipy's pool that keeps its threads and numpy's runs one
+  (``library="scipy"``). Measured at 500 hidden, batch 100, float32: the four
+  products of a PCD-1 minibatch took 3.24 ms with the statistics on a
+  one-thread scipy and the rest on a two-thread numpy, 2.63 ms all on a
+  two-thread scipy (``benchmarks/RESULTS.md`` section 1t, session 38).
+
 So each hot loop says how large its products are, and :func:`blas_threads_for`
 applies that rule. The rule only ever *lowers* thread counts, so a user's own
 ``threadpool_limits`` around a call still holds; ``set_config(blas_threads=
@@ -38,13 +47,14 @@ __all__ = ["config_context", "get_config", "set_config"]
 
 # Multiply-adds of one matrix product below which one BLAS thread is used:
 # 100 x 784 x 256 = 2.0e7 is the largest "small" minibatch product.
-SMALL_PRODUCT = 2.1e7
+SMALL_PRODUCT = 1.5e7
 
 _BLAS_THREADS = ("auto", "inherit")
 _config = {"blas_threads": "auto"}
 
 _controller = None
 _secondary = None
+_primary = None
 
 
 def get_config():
@@ -138,7 +148,23 @@ def _secondary_blas():
     return _secondary[0]
 
 
-def blas_threads_for(work):
+def _primary_blas():
+    """The BLAS libraries other than scipy's own (numpy's), or None when
+    numpy and scipy share one library. Looked up once per process."""
+    global _primary
+    if _primary is None:
+        secondary = _secondary_blas()
+        if secondary is None:
+            _primary = (None,)
+        else:
+            quiet = {lib.filepath for lib in secondary.lib_controllers}
+            ctl = _get_controller().select(user_api="blas")
+            paths = [lib.filepath for lib in ctl.lib_controllers]
+            _primary = (ctl.select(filepath=[p for p in paths if p not in quiet]),)
+    return _primary[0]
+
+
+def blas_threads_for(work, library="numpy"):
     """Context manager applying the thread policy to a loop of products.
 
     Parameters
@@ -147,14 +173,18 @@ def blas_threads_for(work):
         Multiply-adds of the loop's largest single matrix product (e.g.
         batch x n_visible x n_hidden); ``None`` for loops of small products
         or element-wise work (chains, AIS, pseudo-likelihood).
+    library : {"numpy", "scipy"}, default="numpy"
+        Whose BLAS the loop's products run in (numpy's ``matmul`` or
+        ``scipy.linalg.blas``): above the threshold that library keeps its
+        threads and the other runs one.
 
     Costs a few microseconds (the library list is read once per process).
     """
     if _config["blas_threads"] == "inherit":
         return contextlib.nullcontext()
     if work is not None and work >= SMALL_PRODUCT:
-        secondary = _secondary_blas()
-        if secondary is None:
+        quiet = _secondary_blas() if library == "numpy" else _primary_blas()
+        if quiet is None:
             return contextlib.nullcontext()
-        return secondary.limit(limits=1)
+        return quiet.limit(limits=1)
     return _get_controller().limit(limits=1, user_api="blas")
