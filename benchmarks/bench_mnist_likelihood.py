@@ -135,6 +135,9 @@ def main():
     p.add_argument("--json", default=None)
     p.add_argument("--save", default=None, help="pickle the last fitted model here")
     p.add_argument("--quick", action="store_true")
+    p.add_argument(
+        "--seed", type=int, default=0, help="random_state of the fits (AIS: 0)"
+    )
     args = p.parse_args()
     if args.quick:
         args.epochs, args.ais_betas, args.ais_runs = 1, 1000, 20
@@ -157,7 +160,7 @@ def main():
             n_components=args.n_hidden,
             learning_rate=args.lr,
             batch_size=args.batch_size,
-            random_state=0,
+            random_state=args.seed,
         )
         if name == "sklearn":
             model = SkRBM(n_iter=args.epochs, **kw)

@@ -70,6 +70,10 @@ def loops(quick):
             f"{n} x 784, 500 hidden, batch 100, float32",
             lambda: BernoulliRBM(**sizes).fit(X),
         ),
+        "RBM fit (256 hidden)": (
+            f"{n} x 784, 256 hidden, batch 100, float32",
+            lambda: BernoulliRBM(**{**sizes, "n_components": 256}).fit(X),
+        ),
         "RBM fit, PCD-5 centered": (
             f"{n} x 784, 500 hidden, batch 100, float32",
             lambda: BernoulliRBM(n_gibbs_steps=5, centering=True, **sizes).fit(X),

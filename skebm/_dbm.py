@@ -99,6 +99,7 @@ class _ScaledRBM(BernoulliRBM):
 
     _visible_copies = 1
     _hidden_copies = 1
+    _blas_library = "numpy"  # _scaled_cd_gradient's products are numpy's
 
     def _update(self, v_pos, rng, lr):
         if self.dynamic_binarization:

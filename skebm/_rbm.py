@@ -313,6 +313,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     _fitted_attributes = ("components_", "intercept_hidden_", "intercept_visible_")
 
+    # whose BLAS the training step's products run in (the thread policy):
+    # cd_statistics_ sends them all to scipy's (_cd._product_)
+    _blas_library = "scipy"
+
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [LEARNING_RATE],
@@ -724,7 +728,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             work=self.batch_size * X.shape[1] * self.n_components,
             begin_epoch=lambda horizon: {"lr": next_epoch_rate(self, horizon)},
             end_epoch=end_epoch,
-            library="scipy",  # every product of the step: _cd._product_
+            library=self._blas_library,
         )
         if stopper is not None:
             stopper.restore_best()
@@ -848,7 +852,8 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         else:
             self._training_state(X, self.random_state_)
         self._track_data(X)
-        with blas_threads_for(X.shape[0] * X.shape[1] * self.n_components, "scipy"):
+        work = X.shape[0] * X.shape[1] * self.n_components
+        with blas_threads_for(work, self._blas_library):
             self._update(X, self.random_state_, self.learning_rate)
         self._publish_average()
         self._own_chains()

@@ -23,15 +23,19 @@ configuration users have (no environment variable, no ``threadpool_limits``;
   ``sample`` and AIS left at ``n_jobs=None``, from Python threads over their
   blocks of chains (``_sampling.block_threads``: numpy releases the GIL, and a
   waiting Python thread does not spin).
-
 - The Bernoulli RBM's training loop sends *all* its products to scipy's BLAS
   (``_cd._product_``: the fused statistics product needs ``gemm``'s alpha and
   beta, which numpy's ``matmul`` lacks), so for large products there it is
   scipy's pool that keeps its threads and numpy's runs one
-  (``library="scipy"``). Measured at 500 hidden, batch 100, float32: the four
-  products of a PCD-1 minibatch took 3.24 ms with the statistics on a
-  one-thread scipy and the rest on a two-thread numpy, 2.63 ms all on a
-  two-thread scipy (``benchmarks/RESULTS.md`` section 1t, session 38).
+  (``library="scipy"``). With the statistics product on a one-thread scipy
+  and the rest on a two-thread numpy, a PCD-1 epoch at batch >= 100 cost
+  1.23-1.92x the bare products at two threads; with every product on a
+  two-thread scipy, 0.96-1.21x (``benchmarks/RESULTS.md`` section 1b',
+  session 38). ``SMALL_PRODUCT`` came down from 2.1e7 to 1.5e7 then, so that
+  batch 100 x 784 x 256 is threaded too (its epoch: 1.51-1.62x the fastest
+  bare products single-threaded, 1.06-1.22x threaded). The price, measured:
+  with one other CPU-bound process running, the threaded RBM fits take
+  1.6-2.1x the one-thread time.
 
 So each hot loop says how large its products are, and :func:`blas_threads_for`
 applies that rule. The rule only ever *lowers* thread counts, so a user's own
@@ -46,7 +50,7 @@ import os
 __all__ = ["config_context", "get_config", "set_config"]
 
 # Multiply-adds of one matrix product below which one BLAS thread is used:
-# 100 x 784 x 256 = 2.0e7 is the largest "small" minibatch product.
+# 100 x 784 x 256 = 2.0e7 is above it, 10 x 784 x 1000 = 7.8e6 below.
 SMALL_PRODUCT = 1.5e7
 
 _BLAS_THREADS = ("auto", "inherit")

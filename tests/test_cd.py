@@ -85,3 +85,35 @@ def test_pcd_accepts_its_own_h_next():
     for a, b in zip(again, copied, strict=True):
         if a is not None:
             assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [1.0, -1.0])
+def test_product_matches_matmul_for_every_layout(dtype, alpha):
+    # _product_ sends a @ b to scipy's gemm through transposes; every layout
+    # the training loop uses (and the fallbacks) must give matmul's numbers
+    from skebm._cd import _product_
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(7, 5)).astype(dtype)
+    b = rng.normal(size=(5, 6)).astype(dtype)
+    want = alpha * (a.astype(np.float64) @ b.astype(np.float64))
+    wide = rng.normal(size=(9, 8)).astype(dtype)
+    strided_b = wide[:5, :6]  # neither C- nor F-contiguous: matmul fallback
+    big_f = np.empty((10, 6), dtype, order="F")
+    cases = {
+        "C out": np.empty((7, 6), dtype),
+        "F out": np.empty((7, 6), dtype, order="F"),
+        "rows of an F array (scratch)": big_f[3:],
+    }
+    tol = dict(rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+    for name, out in cases.items():
+        for aa, bb in [(a, b), (np.asfortranarray(a), b), (a, np.asfortranarray(b))]:
+            got = _product_(aa, bb, out, np.empty(out.size, dtype), alpha=alpha)
+            assert got is out, name
+            assert_allclose(out, want, err_msg=name, **tol)
+    out = np.empty((7, 6), dtype)
+    wide[:5, :6] = b
+    assert_allclose(_product_(a, strided_b, out, alpha=alpha), want, **tol)
+    # a strided destination without scratch: matmul's own fallback
+    assert_allclose(_product_(a, b, big_f[3:], alpha=alpha), want, **tol)

@@ -120,3 +120,22 @@ def test_threaded_blocks_give_the_serial_result_and_restore_the_pools():
         )
     np.testing.assert_array_equal(threaded, serial)
     assert log_w == log_w1
+
+
+def test_scipy_loops_keep_scipy_threaded():
+    # the RBM's training step runs its products in scipy's BLAS: there the
+    # policy holds numpy's pool at one thread and leaves scipy's alone
+    secondary = _secondary_blas()
+    with threadpool_limits(2, user_api="blas"):
+        before = _threads()
+        with blas_threads_for(SMALL_PRODUCT * 2, "scipy"):
+            inside = _threads()
+        with blas_threads_for(SMALL_PRODUCT / 2, "scipy"):
+            assert set(_threads().values()) == {1}
+        assert _threads() == before
+    if secondary is None:
+        assert inside == before
+        return
+    scipy_paths = {lib.filepath for lib in secondary.lib_controllers}
+    for path, n in inside.items():
+        assert n == (before[path] if path in scipy_paths else 1), path
