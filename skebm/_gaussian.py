@@ -40,6 +40,7 @@ from ._gibbs import (
     softplus_,
 )
 from ._optim import (
+    EarlyStopping,
     IterateAverage,
     next_epoch_rate,
     run_epochs,
@@ -258,33 +259,6 @@ class GaussianAnnealingPath:
 
 
 # ------------------------------------------------------------------ training
-class _EarlyStopping:
-    """Held-out exact log-likelihood after each epoch; keeps the best model."""
-
-    def __init__(self, rbm, X_val):
-        self.rbm, self.X_val = rbm, X_val
-        self.best, self.best_params, self.bad_epochs = -np.inf, None, 0
-        rbm.validation_scores_ = []
-
-    def should_stop(self):
-        rbm = self.rbm
-        log_z = gaussian_log_partition_exact(*rbm._params())
-        score = float(np.mean(-rbm._free_energy(self.X_val))) - log_z
-        rbm.validation_scores_.append(score)
-        if score > self.best + rbm.tol:
-            self.best, self.bad_epochs = score, 0
-            self.best_params = [p.copy() for p in rbm._trained()]
-        else:
-            self.bad_epochs += 1
-        return self.bad_epochs >= rbm.n_iter_no_change
-
-    def restore_best(self):
-        if self.best_params is not None:
-            for p, best in zip(self.rbm._trained(), self.best_params, strict=True):
-                p[...] = best
-        self.rbm.best_validation_score_ = self.best
-
-
 class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     """Gaussian-Bernoulli Restricted Boltzmann Machine for real-valued data.
 
@@ -722,14 +696,17 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._training_state(rng)
         start_progress(self, warm)
         self._track_data(X, reset=True)
-        stopper = _EarlyStopping(self, X_val) if X_val is not None else None
-
-        def end_epoch(settings, seconds):
-            if stopper is None:
-                return {}, False
-            stop = stopper.should_stop()
-            return {"validation_score": self.validation_scores_[-1]}, stop
-
+        stopper = None
+        if X_val is not None:
+            # held-out exact log-likelihood; keeps the best trained parameters
+            stopper = EarlyStopping(
+                self,
+                lambda: (
+                    np.mean(-self._free_energy(X_val))
+                    - gaussian_log_partition_exact(*self._params())
+                ),
+                self._trained,
+            )
         run_epochs(
             self,
             X,
@@ -737,7 +714,7 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._update,
             work=self.batch_size * X.shape[1] * self.n_components,
             begin_epoch=lambda horizon: {"lr": next_epoch_rate(self, horizon)},
-            end_epoch=end_epoch,
+            end_epoch=None if stopper is None else stopper.end_epoch,
         )
         if stopper is not None:
             stopper.restore_best()

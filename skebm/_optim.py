@@ -13,7 +13,9 @@ counts epochs, updates and rates the same way:
 - :func:`run_epochs`, the epoch loop every iterative model trains with: one
   minibatch policy (:func:`minibatch_slices`, optional reshuffling), the
   thread policy, the schedule, the history and verbose lines and early
-  stopping live there; models supply an update step and two small hooks.
+  stopping live there; models supply an update step and two small hooks;
+- :class:`EarlyStopping`, the held-out monitor behind every model's
+  ``early_stopping`` (the model supplies its score and its parameters).
 """
 
 import numpy as np
@@ -24,6 +26,7 @@ from ._sampling import make_generator
 from ._threads import blas_threads_for
 
 __all__ = [
+    "EarlyStopping",
     "IterateAverage",
     "fold_into_mean_",
     "epoch_learning_rate",
@@ -251,3 +254,55 @@ class IterateAverage:
             return
         for m, p in zip(self.mean, params, strict=True):
             fold_into_mean_(m, p, self.count)
+
+
+class EarlyStopping:
+    """Held-out score after each epoch; stop after ``n_iter_no_change`` epochs
+    without an improvement above ``tol``; keep the best parameters.
+
+    The one early-stopping monitor of the library (hmmlearn's
+    ``ConvergenceMonitor`` in spirit): a model supplies what it scores and
+    what it keeps, and passes :meth:`end_epoch` to :func:`run_epochs`.
+
+    Parameters
+    ----------
+    estimator
+        Has ``tol`` and ``n_iter_no_change``; gets ``validation_scores_`` (one
+        score per epoch) and, from :meth:`restore_best`,
+        ``best_validation_score_``.
+    score : callable
+        ``score()`` -> float, the held-out score of the current parameters
+        (higher is better).
+    params : callable
+        ``params()`` -> list of the live parameter arrays (written back in
+        place by :meth:`restore_best`).
+    """
+
+    def __init__(self, estimator, score, params):
+        self.estimator, self.score, self.params = estimator, score, params
+        self.best, self.best_params, self.bad_epochs = -np.inf, None, 0
+        estimator.validation_scores_ = []
+
+    def should_stop(self):
+        """Score the current parameters; True when patience has run out."""
+        est = self.estimator
+        score = float(self.score())
+        est.validation_scores_.append(score)
+        if score > self.best + est.tol:
+            self.best, self.bad_epochs = score, 0
+            self.best_params = [p.copy() for p in self.params()]
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= est.n_iter_no_change
+
+    def end_epoch(self, settings, seconds):
+        """The ``end_epoch`` hook of :func:`run_epochs`."""
+        stop = self.should_stop()
+        return {"validation_score": self.estimator.validation_scores_[-1]}, stop
+
+    def restore_best(self):
+        """Put the best-scoring parameters back (after the last epoch)."""
+        if self.best_params is not None:
+            for p, best in zip(self.params(), self.best_params, strict=True):
+                p[...] = best
+        self.estimator.best_validation_score_ = self.best

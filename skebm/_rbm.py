@@ -28,6 +28,7 @@ from ._gibbs import (
     sparsity_step_,
 )
 from ._optim import (
+    EarlyStopping,
     fold_into_mean_,
     next_epoch_rate,
     run_epochs,
@@ -59,40 +60,6 @@ _VERBOSE_ROWS = 1000
 _FLOAT64_WORK = 2**13
 # Held-out rows early stopping scores exactly after each epoch.
 _VALIDATION_ROWS = 1000
-
-
-class _EarlyStopping:
-    """Held-out pseudo-likelihood after each epoch; keeps the best parameters."""
-
-    def __init__(self, rbm, X_val):
-        self.rbm, self.X_val = rbm, X_val
-        self.best, self.best_theta, self.bad_epochs = -np.inf, None, 0
-        rbm.validation_scores_ = []
-
-    def should_stop(self):
-        rbm = self.rbm
-        score = float(
-            np.mean(
-                pseudo_likelihood(
-                    self.X_val,
-                    rbm.components_,
-                    rbm.intercept_visible_,
-                    rbm.intercept_hidden_,
-                )
-            )
-        )
-        rbm.validation_scores_.append(score)
-        if score > self.best + rbm.tol:
-            self.best, self.bad_epochs = score, 0
-            self.best_theta = rbm._theta().copy()
-        else:
-            self.bad_epochs += 1
-        return self.bad_epochs >= rbm.n_iter_no_change
-
-    def restore_best(self):
-        if self.best_theta is not None:
-            self.rbm._theta()[...] = self.best_theta
-        self.rbm.best_validation_score_ = self.best
 
 
 class RBMChain:
@@ -712,14 +679,21 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._initialize(X, self.random_state_)
         start_progress(self, warm)
         self._track_data(X, reset=True)
-        stopper = _EarlyStopping(self, X_val) if X_val is not None else None
-
-        def end_epoch(settings, seconds):
-            if stopper is None:
-                return {}, False
-            stop = stopper.should_stop()
-            return {"validation_score": self.validation_scores_[-1]}, stop
-
+        stopper = None
+        if X_val is not None:
+            # held-out exact pseudo-likelihood; keeps the best augmented theta
+            stopper = EarlyStopping(
+                self,
+                lambda: np.mean(
+                    pseudo_likelihood(
+                        X_val,
+                        self.components_,
+                        self.intercept_visible_,
+                        self.intercept_hidden_,
+                    )
+                ),
+                lambda: [self._theta()],
+            )
         run_epochs(
             self,
             X,
@@ -727,7 +701,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             lambda v, lr: self._update(v, self.random_state_, lr),
             work=self.batch_size * X.shape[1] * self.n_components,
             begin_epoch=lambda horizon: {"lr": next_epoch_rate(self, horizon)},
-            end_epoch=end_epoch,
+            end_epoch=None if stopper is None else stopper.end_epoch,
             library=self._blas_library,
         )
         if stopper is not None:

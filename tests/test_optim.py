@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from skebm._optim import IterateAverage, fold_into_mean_, sgd_step_
+from skebm._optim import EarlyStopping, IterateAverage, fold_into_mean_, sgd_step_
 
 
 def test_sgd_step_matches_its_formula():
@@ -56,3 +56,25 @@ def test_fold_into_mean_is_the_running_mean_with_or_without_scratch():
         mean, iterates.astype(np.float64).mean(axis=0), rtol=1e-12
     )
     np.testing.assert_array_equal(mean, other)
+
+
+def test_early_stopping_keeps_the_best_and_stops_after_patience():
+    # a scripted run of scores: best at epoch 2 (a later +tol/2 gain does not
+    # count as an improvement), patience 2 runs out at epoch 4
+    class Est:
+        tol, n_iter_no_change = 0.1, 2
+
+    est, w = Est(), np.zeros(3)
+    scores = iter([1.0, 2.0, 2.05, 1.5, 9.0])
+    stopper = EarlyStopping(est, lambda: next(scores), lambda: [w])
+    stops = []
+    for epoch in range(1, 5):
+        w[...] = epoch  # the parameters this epoch ends with
+        extra, stop = stopper.end_epoch({}, 0.0)
+        stops.append(stop)
+        assert extra == {"validation_score": est.validation_scores_[-1]}
+    assert stops == [False, False, False, True]
+    assert est.validation_scores_ == [1.0, 2.0, 2.05, 1.5]
+    stopper.restore_best()
+    np.testing.assert_array_equal(w, 2.0)  # written back in place
+    assert est.best_validation_score_ == 2.0
