@@ -360,7 +360,10 @@ def _product_(a, b, out, scratch=None, alpha=1.0):
     what they are, and a strided ``out`` (a block of rows of a column-major
     buffer) gets the product in ``scratch`` (a flat buffer of at least
     ``out.size`` elements) and then a copy. Anything else falls back to
-    numpy's ``matmul``.
+    numpy's ``matmul``. Unlike ``matmul``, scipy's wrapper holds the GIL
+    during the call: fits run on Python threads of one process take turns
+    in their products (joblib's default, process-based backend is not
+    affected).
     """
     if out.flags.f_contiguous:
         A, B, C = a, b, out
