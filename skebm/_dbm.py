@@ -61,10 +61,12 @@ from ._gibbs import (
     sparsity_step_,
 )
 from ._optim import (
-    fold_into_mean_,
+    IterateAverage,
     minibatch_slices,
     next_epoch_rate,
+    publish_means_,
     reset_progress,
+    resume_from_live_,
     run_epochs,
     sgd_step_,
     start_progress,
@@ -800,8 +802,9 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self._velocity = None
         self._offsets = None
         self._sparsity_q = None
-        self._average_state = None  # [running means (float64), count]
-        self._n_seen = 0
+        self._average = IterateAverage()
+        self.__dict__.pop("_average_state", None)  # before session 38
+        self.__dict__.pop("_n_seen", None)
         self._epoch_sums = None  # [sums (float64), count] of average_from_epoch
         self.__dict__.pop("_ws", None)  # buffers shaped by the old layers
         self.__dict__.pop("_live_params", None)
@@ -937,31 +940,40 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         self.variance_floor_ = (self.min_variance * scale).astype(X.dtype)
         self.variance_ceiling_ = (scale / self.min_variance).astype(X.dtype)
 
+    def _iterate_average(self):
+        """The running mean of ``average`` (an IterateAverage; a model
+        pickled before session 38 kept ``[means, count]`` and ``_n_seen``)."""
+        avg = self.__dict__.get("_average")
+        if avg is None:
+            old = self.__dict__.pop("_average_state", None)
+            avg = self._average = IterateAverage()
+            avg.n_seen = self.__dict__.pop("_n_seen", 0)
+            if old is not None:
+                avg.mean, avg.count = old
+        return avg
+
     def _accumulate_average(self, n_samples):
         """Fold the current iterate into the running mean of the parameters."""
-        self._n_seen = getattr(self, "_n_seen", 0) + n_samples
-        start = 0 if self.average is True else int(self.average)
-        if self._n_seen < start:
-            return
-        params = self._trained_params()
-        state = getattr(self, "_average_state", None)
-        if state is None:
-            # float64: a float32 running mean over 1e5 updates would drift
-            self._average_state = [[p.astype(np.float64) for p in params], 1]
-            return
-        state[1] += 1
+        avg = self._iterate_average()
+        # read at every update, so that set_params(average=...) between fits
+        # takes effect at once
+        avg.start = 0 if self.average is True else int(self.average)
         if "_ws" not in self.__dict__:  # work buffers, left out of pickles
             self._ws = GradientWorkspace()
-        for i, (mean, p) in enumerate(zip(state[0], params, strict=True)):
-            d = self._ws.get(f"average_diff_{i}", p.shape, np.float64)
-            fold_into_mean_(mean, p, state[1], d)
+        avg.update(
+            self._trained_params(),
+            n_samples,
+            scratch=lambda i, shape: self._ws.get(
+                f"average_diff_{i}", shape, np.float64
+            ),
+        )
 
     def _shown_means(self):
         """The float64 means the fitted parameters show (per-update running
         means or epoch-end sums over their count), or None."""
-        state = getattr(self, "_average_state", None)
-        if state is not None:
-            return state[0]
+        means = self._iterate_average().mean
+        if means is not None:
+            return means
         sums = getattr(self, "_epoch_sums", None)
         return None if sums is None else [x / sums[1] for x in sums[0]]
 
@@ -984,16 +996,13 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """Show the averaged parameters; keep the last iterate for training."""
         if self.average is False:
             # switched off since (set_params): the last iterate is the model
-            self._average_state = None
+            avg = self._iterate_average()
+            avg.mean, avg.count = None, 0
         if self.average_from_epoch is None:
             self._epoch_sums = None
         means = self._shown_means()
-        if means is None:
-            return
-        params = self._trained_params()
-        self._live_params = [p.copy() for p in params]
-        for p, mean in zip(params, means, strict=True):
-            p[...] = mean
+        if means is not None:
+            self._live_params = publish_means_(self._trained_params(), means)
 
     def _last_params(self):
         check_is_fitted(self)
@@ -1017,18 +1026,8 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if live is None:
             return
         # what the last fit showed, whatever the averaging settings are now
-        means = self._shown_means()
-        params = self._trained_params()
-        shown = means is not None and len(params) == len(means)
-        shown = shown and all(
-            p.shape == m.shape and np.array_equal(p, m.astype(p.dtype))
-            for p, m in zip(params, means, strict=True)
-        )
-        if shown:
-            for p, x in zip(params, live, strict=True):
-                p[...] = x
-        else:
-            self._average_state, self._n_seen = None, 0
+        if not resume_from_live_(self._trained_params(), live, self._shown_means()):
+            self._average = IterateAverage()
             self._epoch_sums = None
 
     def _sparsity_step(self, hidden_sums, B, lr):

@@ -43,6 +43,7 @@ from ._optim import (
     EarlyStopping,
     IterateAverage,
     next_epoch_rate,
+    resume_from_live_,
     run_epochs,
     sgd_step_,
     start_progress,
@@ -600,18 +601,12 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         """Create missing optimiser state; continue from the last iterate."""
         live = self.__dict__.pop("_live", None)
         avg = getattr(self, "_average", None)
-        if live is not None:
-            # The attributes show the average; training goes on from the
-            # last iterate -- unless the user has set other parameters since.
-            shown = self._trained()
-            if avg is not None and all(
-                np.array_equal(p, m.astype(p.dtype))
-                for p, m in zip(shown, avg.mean, strict=True)
-            ):
-                for p, q in zip(shown, live, strict=True):
-                    p[...] = q
-            else:
-                self._average = None
+        # The attributes show the average; training goes on from the last
+        # iterate -- unless the user has set other parameters since.
+        if live is not None and not resume_from_live_(
+            self._trained(), live, None if avg is None else avg.mean
+        ):
+            self._average = None
         if self.average is False:
             self._average = None
         elif getattr(self, "_average", None) is None:
@@ -902,12 +897,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _publish_average(self):
         """Show the averaged parameters; keep the last iterate for training."""
         avg = getattr(self, "_average", None)
-        if avg is None or avg.mean is None:
-            return
-        shown = self._trained()
-        self._live = [p.copy() for p in shown]
-        for p, m in zip(shown, avg.mean, strict=True):
-            p[...] = m
+        live = None if avg is None else avg.publish(self._trained())
+        if live is not None:
+            self._live = live
 
     def _print_progress(self, X, epoch, elapsed):
         rows = X[: min(X.shape[0], _VERBOSE_ROWS)]

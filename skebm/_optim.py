@@ -29,6 +29,8 @@ __all__ = [
     "EarlyStopping",
     "IterateAverage",
     "fold_into_mean_",
+    "publish_means_",
+    "resume_from_live_",
     "epoch_learning_rate",
     "minibatch_slices",
     "next_epoch_rate",
@@ -228,6 +230,12 @@ def fold_into_mean_(mean, p, count, scratch=None):
 class IterateAverage:
     """Running mean of parameter arrays (Polyak-Ruppert averaging), in float64.
 
+    The one iterate average of the library (RBM, DBM, Gaussian RBM): the
+    model folds its parameters in after every update (:meth:`update`),
+    shows the mean after a fit (:meth:`publish`, which hands back the last
+    iterate) and, before training on, goes back to that iterate when its
+    parameters still show the mean (:func:`resume_from_live_`).
+
     Parameters
     ----------
     start : int
@@ -241,9 +249,10 @@ class IterateAverage:
         self.count = 0
         self.mean = None
 
-    def update(self, params, n_samples):
+    def update(self, params, n_samples, scratch=None):
         """Fold the current iterate (a list of arrays) in after ``n_samples``
-        more training samples."""
+        more training samples. ``scratch(i, shape)``, optional, gives a
+        float64 work array for parameter ``i`` (hot loops reuse one)."""
         self.n_seen += n_samples
         if self.n_seen < self.start:
             return
@@ -252,8 +261,40 @@ class IterateAverage:
             # float64: a float32 running mean over 1e5 updates would drift
             self.mean = [np.array(p, dtype=np.float64) for p in params]
             return
-        for m, p in zip(self.mean, params, strict=True):
-            fold_into_mean_(m, p, self.count)
+        for i, (m, p) in enumerate(zip(self.mean, params, strict=True)):
+            fold_into_mean_(
+                m, p, self.count, None if scratch is None else scratch(i, m.shape)
+            )
+
+    def publish(self, params):
+        """Show the average: see :func:`publish_means_`."""
+        return None if self.mean is None else publish_means_(params, self.mean)
+
+
+def publish_means_(params, means):
+    """Write ``means`` into ``params`` (in place, cast to their dtype) and
+    return copies of the values they held (the last iterate)."""
+    live = [p.copy() for p in params]
+    for p, m in zip(params, means, strict=True):
+        p[...] = m
+    return live
+
+
+def resume_from_live_(params, live, means):
+    """Before more training: put the last iterate ``live`` back into
+    ``params`` if they still show ``means`` (as :func:`publish_means_` left
+    them); returns False, and changes nothing, when they do not (the user set
+    other parameters since: training goes on from those, and the caller
+    starts its average afresh)."""
+    shown = means is not None and len(params) == len(means)
+    shown = shown and all(
+        p.shape == m.shape and np.array_equal(p, m.astype(p.dtype))
+        for p, m in zip(params, means, strict=True)
+    )
+    if shown:
+        for p, x in zip(params, live, strict=True):
+            p[...] = x
+    return shown
 
 
 class EarlyStopping:

@@ -29,8 +29,9 @@ from ._gibbs import (
 )
 from ._optim import (
     EarlyStopping,
-    fold_into_mean_,
+    IterateAverage,
     next_epoch_rate,
+    resume_from_live_,
     run_epochs,
     sgd_step_,
     start_progress,
@@ -404,7 +405,9 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             "_offsets",
             "_pt_v",
             "_fast",
-            "_average_state",
+            "_average",
+            "_average_state",  # before session 38: [mean, count] and _n_seen
+            "_n_seen",
             "_live_theta",
             "_work64",
         ):
@@ -427,20 +430,22 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             if self.centering:
                 mu = np.asarray(X.mean(axis=0), dtype=dtype).ravel()
                 self._offsets = (mu, np.full(self.n_components, 0.5, dtype=dtype))
-        if not hasattr(self, "_average_state"):
-            self._average_state = None  # [running mean (float64), count]
-            self._n_seen = 0
+        if "_average_state" in self.__dict__:
+            # a model pickled before session 38: [mean, count] and _n_seen
+            old = self.__dict__.pop("_average_state")
+            self._average = IterateAverage()
+            self._average.n_seen = self.__dict__.pop("_n_seen", 0)
+            if old is not None:
+                self._average.mean, self._average.count = [old[0]], old[1]
+        if getattr(self, "_average", None) is None:
+            self._average = IterateAverage()
         live = self.__dict__.pop("_live_theta", None)
-        if live is not None:
-            # The attributes show the average; training goes on from the
-            # last iterate -- unless the user has set other parameters since.
-            theta = self._theta()
-            if self._average_state is not None and np.array_equal(
-                theta, self._average_state[0].astype(theta.dtype)
-            ):
-                theta[...] = live
-            else:
-                self._average_state, self._n_seen = None, 0
+        # The attributes show the average; training goes on from the last
+        # iterate -- unless the user has set other parameters since.
+        if live is not None and not resume_from_live_(
+            [self._theta()], [live], self._average.mean
+        ):
+            self._average = IterateAverage()
         if not hasattr(self, "_pt_v"):
             self._pt_v = None
             if self.method == "pt":
@@ -566,31 +571,27 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     def _accumulate_average(self, theta, n_samples):
         """Fold the current iterate into the running mean of the parameters."""
-        self._n_seen += n_samples
-        start = 0 if self.average is True else int(self.average)
-        if self._n_seen < start:
-            return
-        state = self._average_state
-        if state is None:
-            # float64: a float32 running mean over 1e5 updates would drift
-            self._average_state = [theta.astype(np.float64), 1]
-            return
-        state[1] += 1
-        diff = self._ws.get("average_diff", theta.shape, np.float64)
-        fold_into_mean_(state[0], theta, state[1], diff)
+        # read at every update, so that set_params(average=...) between fits
+        # takes effect at once
+        self._average.start = 0 if self.average is True else int(self.average)
+        self._average.update(
+            [theta],
+            n_samples,
+            scratch=lambda i, shape: self._ws.get("average_diff", shape, np.float64),
+        )
 
     def _publish_average(self):
         """Show the averaged parameters; keep the last iterate for training."""
-        state = getattr(self, "_average_state", None)
+        avg = getattr(self, "_average", None)
+        if avg is None:
+            return
         if self.average is False:
             # switched off since (set_params): the last iterate is the model
-            self._average_state = None
+            avg.mean, avg.count = None, 0
             return
-        if state is None:
-            return
-        theta = self._theta()
-        self._live_theta = theta.copy()
-        theta[...] = state[0]
+        live = avg.publish([self._theta()])
+        if live is not None:
+            self._live_theta = live[0]
 
     def _last_iterate(self, rows, cols):
         check_is_fitted(self)

@@ -820,7 +820,7 @@ def test_average_keeps_float32():
     X = prototype_data(100).astype(np.float32)
     avg = DBM((5, 3), average=True, **_AVERAGE_FIT).fit(X)
     assert all(p.dtype == np.float32 for p in avg.coefs_ + avg.intercepts_)
-    assert avg._average_state[0][0].dtype == np.float64
+    assert avg._average.mean[0].dtype == np.float64
     assert np.isfinite(avg.score_samples(X)).all()
 
 

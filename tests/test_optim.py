@@ -2,7 +2,13 @@
 
 import numpy as np
 
-from skebm._optim import EarlyStopping, IterateAverage, fold_into_mean_, sgd_step_
+from skebm._optim import (
+    EarlyStopping,
+    IterateAverage,
+    fold_into_mean_,
+    resume_from_live_,
+    sgd_step_,
+)
 
 
 def test_sgd_step_matches_its_formula():
@@ -78,3 +84,23 @@ def test_early_stopping_keeps_the_best_and_stops_after_patience():
     stopper.restore_best()
     np.testing.assert_array_equal(w, 2.0)  # written back in place
     assert est.best_validation_score_ == 2.0
+
+
+def test_publish_then_resume_round_trips_and_refuses_changed_parameters():
+    w = np.arange(6.0).reshape(2, 3).astype(np.float32)
+    avg = IterateAverage()
+    avg.update([w], 1)
+    w += 1.0
+    avg.update([w], 1)  # mean: w - 0.5
+    last = w.copy()
+    live = avg.publish([w])
+    np.testing.assert_array_equal(w, last - 0.5)  # the average is shown
+    np.testing.assert_array_equal(live[0], last)
+    assert resume_from_live_([w], live, avg.mean)
+    np.testing.assert_array_equal(w, last)  # training goes on from the iterate
+    avg.publish([w])
+    w[0, 0] = 42.0  # the user set other parameters since
+    assert not resume_from_live_([w], live, avg.mean)
+    assert w[0, 0] == 42.0
+    assert not resume_from_live_([w], live, None)
+    assert IterateAverage().publish([w]) is None

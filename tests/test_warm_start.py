@@ -413,3 +413,43 @@ def test_dbn_warm_start_grows_a_layer():
     with pytest.raises(ValueError, match="must start with them"):
         base.set_params(hidden_layer_sizes=(4, 3)).fit(X)
     assert base.rbms_[0].n_components == 5  # the rejected fit changed nothing
+
+
+def _as_pre_session_38(model):
+    """The averaging state as models pickled before session 38 kept it:
+    ``_average_state = [means, count]`` and ``_n_seen``, no ``_average``."""
+    avg = model.__dict__.pop("_average")
+    means = avg.mean
+    if means is not None and isinstance(model, BernoulliRBM):
+        means = means[0]
+    model._average_state = None if means is None else [means, avg.count]
+    model._n_seen = avg.n_seen
+    return model
+
+
+@pytest.mark.parametrize("kind", ["rbm", "dbm"])
+def test_older_averaging_state_continues_bit_identically(kind):
+    from skebm import DBM
+
+    if kind == "rbm":
+        X = _data()
+        make = lambda n: BernoulliRBM(  # noqa: E731
+            n_components=4, n_iter=n, average=True, warm_start=True, random_state=0
+        )
+        values = lambda m: [m.components_, m.last_components_]  # noqa: E731
+    else:
+        X = _dbm_data()
+        make = lambda n: DBM(  # noqa: E731
+            (5, 3),
+            pretrain=False,
+            n_iter=n,
+            average=True,
+            warm_start=True,
+            random_state=0,
+        )
+        values = lambda m: [*m.coefs_, *m.last_coefs_]  # noqa: E731
+    once = make(4).fit(X)
+    old = pickle.loads(pickle.dumps(_as_pre_session_38(make(2).fit(X))))
+    old.set_params(n_iter=2).fit(X)
+    for a, b in zip(values(once), values(old), strict=True):
+        np.testing.assert_array_equal(a, b)
