@@ -105,6 +105,8 @@ def cd_statistics_(
     decay=None,
     need_h_mean=False,
     theta_chain=None,
+    visible_copies=1,
+    hidden_copies=1,
 ):
     """CD-k / PCD-k statistics of a Bernoulli RBM in augmented form.
 
@@ -160,6 +162,17 @@ def cd_statistics_(
         Parameters the negative chain runs with, and its hidden probabilities
         are computed with (fast-weights PCD: regular plus fast weights);
         default ``theta``.
+    visible_copies, hidden_copies : {1, 2}
+        Tied duplicated units (the doubling trick of Salakhutdinov & Hinton
+        2009, for a DBM's pretraining RBMs): with two visible copies p(h | v)
+        = sigmoid(c + 2 W v), with two hidden copies p(v | h) = sigmoid(b +
+        2 W^T h). The chain draws each copy independently and carries their
+        *sum* (so the products need no scaling: [sum, 1] @ theta is the
+        doubled input), the data rows are doubled likewise, and the returned
+        statistics are those of one copy (the tied gradient is a constant
+        multiple). Not with ``accumulate``, ``v_chain`` or ``theta_chain``;
+        ``h_next`` then holds sums of copies. A sparse minibatch is densified
+        (one minibatch at a time).
 
     Returns
     -------
@@ -178,6 +191,9 @@ def cd_statistics_(
         m = v_chain.shape[0]
     else:
         m = B if h_chain is None else h_chain.shape[0]
+    copies = (visible_copies, hidden_copies) != (1, 1)
+    if copies and hasattr(v_pos, "tocsr"):
+        v_pos = v_pos.toarray()
     sparse = hasattr(v_pos, "tocsr")
     ratio = B / m
     num_pos = -_U16 / ratio
@@ -186,6 +202,7 @@ def cd_statistics_(
     # never densified: then only the negative rows exist.
     n_pos = 0 if sparse else B
     bufs = ws.cd_buffers(n_pos, m, H, D, dtype, num_pos, _U16)
+    bufs.copies = (visible_copies, hidden_copies)
     chain = theta if theta_chain is None else theta_chain
     mode = "pt" if v_chain is not None else "cd" if h_chain is None else "pcd"
     advance_ = _ADVANCE[mode]
@@ -204,11 +221,30 @@ def cd_statistics_(
     h_next = None
     if mode == "pcd":
         # the chain buffer is free now: the next call starts from it
-        h_next = sample_bernoulli_(
-            bufs.h_states, bufs.h_neg, rng, fast=True, unit=_U16, order="F"
-        )
+        h_next = _draw_hidden_(bufs, bufs.h_neg, rng, _U16)
     G, gb = _statistics_(ws, bufs, theta, v_pos, h_pos, scale, ratio, accumulate, decay)
+    if visible_copies != 1:
+        # the data and chain rows held sums of copies: one copy's statistics
+        k = dtype.type(1.0 / visible_copies)
+        G[:, :D] *= k
+        gb *= k
     return G, gb, h_next, h_pos_mean
+
+
+def _draw_hidden_(bufs, p, rng, unit, scratch=None):
+    """The chains' hidden states from probabilities ``p`` (times ``unit``):
+    binary, or with two hidden copies the sum of two independent draws."""
+    out = sample_bernoulli_(
+        bufs.h_states, p, rng, fast=True, scratch=scratch, unit=unit, order="F"
+    )
+    for _ in range(bufs.copies[1] - 1):
+        extra = getattr(bufs, "h_extra", None)
+        if extra is None:
+            extra = bufs.h_extra = np.empty(bufs.h_states.shape, p.dtype, order="F")
+        out += sample_bernoulli_(
+            extra, p, rng, fast=True, scratch=scratch, unit=unit, order="F"
+        )
+    return out
 
 
 def _gibbs_chain_(bufs, chain, n, rng):
@@ -226,27 +262,22 @@ def _gibbs_chain_(bufs, chain, n, rng):
         # (negated: the sigmoids start from -x; see _product_)
         _product_(bufs.h, chain, bufs.pre_v_full, alpha=-1.0)
         sample_bernoulli_logits_(
-            bufs.v_neg_states, bufs.pre_v_full, rng, scratch=bufs.p32, negated=True
+            bufs.v_neg_states,
+            bufs.pre_v_full,
+            rng,
+            scratch=bufs.p32,
+            negated=True,
+            copies=bufs.copies[0],
         )
         if step < n - 1:
             _product_(bufs.v_neg, Wc_t, bufs.h_neg, bufs.prod, alpha=-1.0)
             sigmoid_scaled_(bufs.h_neg, _U16, negated=True)
-            sample_bernoulli_(
-                bufs.h_states, bufs.h_neg, rng, fast=True, unit=_U16, order="F"
-            )
+            _draw_hidden_(bufs, bufs.h_neg, rng, _U16)
 
 
 def _advance_cd_(bufs, chain, h_chain, v_chain, n_steps, rng, *, h_pos, pos_unit):
     """CD: the chain starts at the data, h drawn from p(h | v_pos)."""
-    sample_bernoulli_(
-        bufs.h_states,
-        h_pos,
-        rng,
-        fast=True,
-        scratch=bufs.scratch,
-        unit=pos_unit,
-        order="F",
-    )
+    _draw_hidden_(bufs, h_pos, rng, pos_unit, scratch=bufs.scratch)
     _gibbs_chain_(bufs, chain, n_steps, rng)
 
 
@@ -277,11 +308,20 @@ def _fused_phases_(bufs, theta, v_pos, advance_, args):
     H = theta.shape[0] - 1
     B, D = v_pos.shape
     advance_(*args, h_pos=None, pos_unit=None)
-    bufs.Vs[:B, :D] = v_pos
+    _data_rows_(bufs, v_pos)
     _product_(bufs.Vs, theta[:H].T, bufs.Hs, alpha=-1.0)
     # both phases at once, each row times the numerator of its phase
     sigmoid_scaled_(bufs.Hs, bufs.numerators, negated=True)
     return bufs.Hs[:B]
+
+
+def _data_rows_(bufs, v_pos):
+    """The minibatch into the data rows of ``Vs`` (times the visible copies)."""
+    B, D = v_pos.shape
+    if bufs.copies[0] == 1:
+        bufs.Vs[:B, :D] = v_pos
+    else:
+        np.multiply(v_pos, bufs.copies[0], out=bufs.Vs[:B, :D], casting="unsafe")
 
 
 def _positive_phase_(ws, bufs, theta, v_pos, scale, num_pos):
@@ -300,7 +340,7 @@ def _positive_phase_(ws, bufs, theta, v_pos, scale, num_pos):
         pos_unit = scale
     else:
         h_pos = bufs.Hs[:B]
-        bufs.Vs[:B, :D] = v_pos
+        _data_rows_(bufs, v_pos)
         _product_(bufs.Vs[:B], theta[:H].T, h_pos, bufs.prod, alpha=-1.0)
         pos_unit = num_pos
     sigmoid_scaled_(h_pos, pos_unit, negated=True)

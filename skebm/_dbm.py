@@ -26,7 +26,7 @@ from ._base import (
     print_epoch,
     validate_unit_interval_X,
 )
-from ._cd import GradientWorkspace
+from ._cd import GradientWorkspace, cd_statistics_
 from ._dbm_math import (
     DBMAnnealingPath,
     DBMChain,
@@ -35,7 +35,6 @@ from ._dbm_math import (
     _EvenStateChain,
     _hidden_enumeration,
     _parity_units,
-    _scaled_cd_gradient,
     clip_row_norms_,
     dbm_activation,
     dbm_free_energy_exact,
@@ -101,33 +100,35 @@ class _ScaledRBM(BernoulliRBM):
 
     _visible_copies = 1
     _hidden_copies = 1
-    _blas_library = "numpy"  # _scaled_cd_gradient's products are numpy's
 
     def _update(self, v_pos, rng, lr):
         if self.dynamic_binarization:
             v_pos = bernoulli_draw(v_pos, rng)
-        W, b, c = self.components_, self.intercept_visible_, self.intercept_hidden_
+        if not hasattr(self, "_ws"):
+            self._ws = GradientWorkspace()
+        theta = self._theta()
         persistent = self.method == "pcd"
-        gW, gb, gc, h_next = _scaled_cd_gradient(
+        G, gb, h_next, _ = cd_statistics_(
+            self._ws,
+            theta,
             v_pos,
-            W,
-            b,
-            c,
             self.random_state_,
-            visible_copies=self._visible_copies,
-            hidden_copies=self._hidden_copies,
             h_chain=self.h_samples_ if persistent else None,
             n_steps=self.n_gibbs_steps,
+            visible_copies=self._visible_copies,
+            hidden_copies=self._hidden_copies,
         )
         if persistent:
-            self.h_samples_ = h_next
+            self.h_samples_ = h_next  # sums of the hidden copies
+        H = theta.shape[0] - 1
+        W, b, c = theta[:H, :-1], theta[H, :-1], theta[:H, -1]
         B = v_pos.shape[0]
         if self.momentum and self._velocity is None:
             self._velocity = [np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)]
         # the statistics are sums over the batch: decay and rate scaled by B
         sgd_step_(
             [W, b, c],
-            [gW, gb, gc],
+            [G[:, :-1], gb, G[:, -1]],
             lr / B,
             velocities=self._velocity if self.momentum else None,
             momentum=self.momentum,

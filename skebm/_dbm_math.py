@@ -452,67 +452,6 @@ def dbm_free_energy_exact(bv, a1, Ws, bs):
     return -(np.asarray(bv, dtype=np.float64) + out)
 
 
-def _sample_copies(p, copies, rng, fast):
-    """Mean of ``copies`` (1 or 2) independent Bernoulli(p) draws."""
-    x = sample_bernoulli_(np.empty_like(p), p, rng, fast=fast)
-    if copies == 2:
-        x += sample_bernoulli_(np.empty_like(p), p, rng, fast=fast)
-        x *= x.dtype.type(0.5)
-    return x
-
-
-def _scaled_cd_gradient(
-    v_pos, W, b, c, rng, *, visible_copies, hidden_copies, h_chain, n_steps
-):
-    """CD-k / PCD-k sums for an RBM with tied duplicated visible or hidden units.
-
-    With ``visible_copies=2`` the RBM sees its input twice, p(h | v) =
-    sigmoid(c + 2 W v), p(v | h) = sigmoid(b + W^T h); with
-    ``hidden_copies=2`` its hidden units are duplicated, p(h | v) =
-    sigmoid(c + W v), p(v | h) = sigmoid(b + 2 W^T h) (the doubling trick of
-    Salakhutdinov & Hinton 2009). The chain samples each copy independently
-    and carries their mean. The statistics are those of one copy (the tied
-    gradient is a constant multiple). Returns sums over the minibatch like
-    :func:`skebm._gibbs.rbm_cd_gradient`.
-    """
-    dtype = W.dtype
-    B = v_pos.shape[0]
-    up = dtype.type(visible_copies)
-    down = dtype.type(hidden_copies)
-    a = _dot(v_pos, W.T)
-    a *= up
-    a += c
-    h_pos = sigmoid_(a)
-    if h_chain is None:
-        h = _sample_copies(h_pos, hidden_copies, rng, True)
-    else:
-        h = h_chain
-    m = h.shape[0]
-    for step in range(n_steps):
-        pv = h @ W
-        pv *= down
-        pv += b
-        v_neg = _sample_copies(sigmoid_(pv), visible_copies, rng, True)
-        a = v_neg @ W.T
-        a *= up
-        a += c
-        h_neg = sigmoid_(a)
-        if step < n_steps - 1:
-            h = _sample_copies(h_neg, hidden_copies, rng, True)
-    h_next = None
-    if h_chain is not None:
-        h_next = _sample_copies(h_neg, hidden_copies, rng, True)
-    s = dtype.type(B / m)
-    gW = np.asarray(safe_sparse_dot(v_pos.T, h_pos, dense_output=True)).T
-    gW = np.ascontiguousarray(gW, dtype=dtype)
-    gW -= s * (h_neg.T @ v_neg)
-    gb = np.asarray(v_pos.sum(axis=0), dtype=dtype).ravel()
-    gb -= s * v_neg.sum(axis=0)
-    gc = h_pos.sum(axis=0)
-    gc -= s * h_neg.sum(axis=0)
-    return gW, gb, gc, h_next
-
-
 def clip_row_norms_(W, max_norm):
     """Rescale, in place, every row of ``W`` whose L2 norm exceeds ``max_norm``."""
     norms = np.sqrt(np.einsum("ij,ij->i", W, W))

@@ -157,7 +157,7 @@ def sigmoid_scaled_(x, numerator, *, negated=False):
 _U16 = 65536.0
 
 
-def sample_bernoulli_logits_(out, a, rng, *, scratch=None, negated=False):
+def sample_bernoulli_logits_(out, a, rng, *, scratch=None, negated=False, copies=1):
     """Write Bernoulli(sigmoid(a)) draws into ``out`` from pre-activations ``a``.
 
     With a ``Generator``: a 16-bit uniform integer k per unit gives v = 1
@@ -183,11 +183,18 @@ def sample_bernoulli_logits_(out, a, rng, *, scratch=None, negated=False):
         At least ``a.size`` elements; used when ``a`` is not float32.
     negated : bool, default=False
         ``a`` holds the negated pre-activations (-a): one pass fewer.
+    copies : int, default=1
+        With a ``Generator``: write the sum of this many independent draws
+        (tied duplicated units; see ``_cd.cd_statistics_``).
     """
     cols = out.shape[-1]
     if not isinstance(rng, np.random.Generator):
         a = a[..., :cols]
-        return sample_bernoulli_(out, sigmoid_(-a if negated else a), rng)
+        p = sigmoid_(-a if negated else a)
+        sample_bernoulli_(out, p, rng)
+        for _ in range(copies - 1):
+            out += sample_bernoulli_(np.empty_like(out), p, rng)
+        return out
     n = out.size
     words = rng.bit_generator.random_raw((n + 3) // 4)
     u = words.view(np.uint16)[:n].reshape(out.shape)
@@ -211,7 +218,12 @@ def sample_bernoulli_logits_(out, a, rng, *, scratch=None, negated=False):
             np.exp(p, out=p)
     p += np.float32(1.0)
     np.divide(np.float32(_U16), p, out=p)
-    return np.less(u, p[..., :cols], out=out)
+    np.less(u, p[..., :cols], out=out)
+    for _ in range(copies - 1):
+        words = rng.bit_generator.random_raw((n + 3) // 4)
+        u = words.view(np.uint16)[:n].reshape(out.shape)
+        out += np.less(u, p[..., :cols])
+    return out
 
 
 def bernoulli_draw(X, rng, *, out=None):

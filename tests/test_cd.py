@@ -117,3 +117,55 @@ def test_product_matches_matmul_for_every_layout(dtype, alpha):
     assert_allclose(_product_(a, strided_b, out, alpha=alpha), want, **tol)
     # a strided destination without scratch: matmul's own fallback
     assert_allclose(_product_(a, b, big_f[3:], alpha=alpha), want, **tol)
+
+
+@pytest.mark.parametrize("copies", [(2, 1), (1, 2)])
+def test_tied_copies_match_the_duplicated_rbm_by_enumeration(copies):
+    # The doubling trick (a DBM's pretraining RBMs): with two tied visible
+    # (or hidden) copies, the chain's statistics of one copy average to the
+    # expectations of the RBM with that layer duplicated, enumerated exactly.
+    # Tolerance fixed beforehand: 5 standard errors of a mean of m chains
+    # (each statistic lies in [0, 1], so its s.e. is at most 0.5 / sqrt(m)).
+    import itertools
+
+    vc, hc = copies
+    rng = np.random.default_rng(3)
+    H, D, m = 2, 3, 40000
+    W = rng.normal(0, 0.8, (H, D))
+    b, c = rng.normal(0, 0.5, D), rng.normal(0, 0.5, H)
+    theta = augmented_parameters(W, b, c)
+    # exact: states (v_1..v_vc, h_1..h_hc) of the duplicated model
+    EW, Eb, Ec, Z = np.zeros((H, D)), np.zeros(D), np.zeros(H), 0.0
+    bits = lambda n: itertools.product([0.0, 1.0], repeat=n)  # noqa: E731
+    for vs in itertools.product(bits(D), repeat=vc):
+        for hs in itertools.product(bits(H), repeat=hc):
+            vs_, hs_ = np.array(vs), np.array(hs)
+            e = sum(h @ W @ v for v in vs_ for h in hs_)
+            e += sum(b @ v for v in vs_) + sum(c @ h for h in hs_)
+            w = np.exp(e)
+            Z += w
+            EW += w * np.outer(hs_[0], vs_[0])
+            Eb += w * vs_[0]
+            Ec += w * hs_[0]
+    EW, Eb, Ec = EW / Z, Eb / Z, Ec / Z
+    # one data row of zeros: the statistics are then exactly known up to the
+    # chains' part (scale 1, ratio 1 / m)
+    v0 = np.zeros((1, D))
+    h0 = (rng.random((m, H)) < 0.5).astype(float) * hc
+    G, gb, h_next, _ = cd_statistics_(
+        GradientWorkspace(),
+        theta,
+        v0,
+        np.random.default_rng(4),
+        h_chain=h0,
+        n_steps=40,
+        visible_copies=vc,
+        hidden_copies=hc,
+    )
+    tol = 5 * 0.5 / np.sqrt(m)
+    p_h0 = 1 / (1 + np.exp(-c))
+    assert_allclose(G[:, :D], -EW, atol=tol)
+    assert_allclose(G[:, D], p_h0 - Ec, atol=tol)
+    assert_allclose(gb, -Eb, atol=tol)
+    # the chain carries sums of its hidden copies
+    assert set(np.unique(h_next)) <= set(np.arange(hc + 1.0))

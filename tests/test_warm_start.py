@@ -274,7 +274,8 @@ def test_dbm_warm_start_grows_and_shrinks_chains():
 def test_dbm_recipe_matches_hand_driven_bench():
     # The reference: three joint epochs driven by hand the way
     # benchmarks/bench_dbm.py did before the recipe's pieces were parameters
-    # (recorded once on that code by tests/data/dbm_recipe_reference.py).
+    # (recorded on that code by tests/data/dbm_recipe_reference.py, and
+    # re-recorded when the pretraining RBMs moved to the shared CD code).
     import os
 
     from skebm import DBM

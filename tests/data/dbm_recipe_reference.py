@@ -12,6 +12,14 @@ recipe at a size that runs in a second.
 
     python tests/data/dbm_recipe_reference.py
 
+Re-recorded in session 38 (commit after 0752242), when the DBM's doubling-trick
+pretraining RBMs moved from their own CD code to the shared
+``_cd.cd_statistics_`` (tied copies): their random draws and summation order
+changed, so their parameters did, while the joint epochs' recipe did not. The
+test's live comparison with :func:`hand_driven` (run in the same process) is
+what shows that the constructor reproduces the hand-driven bench; the file
+pins today's numbers against unintended change.
+
 The stored figures are one machine's: another CPU's BLAS kernels round some
 sums differently (last-bit differences), so the test compares them with a
 tight tolerance and checks bit-identity against :func:`hand_driven` run in
