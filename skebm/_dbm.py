@@ -61,12 +61,14 @@ from ._gibbs import (
 )
 from ._optim import (
     IterateAverage,
+    decayed_rate,
     minibatch_slices,
     next_epoch_rate,
     publish_means_,
     reset_progress,
     resume_from_live_,
     run_epochs,
+    scheduled_momentum,
     sgd_step_,
     start_progress,
     training_generator,
@@ -1058,14 +1060,18 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
     def _joint_rate(self, horizon):
         """Learning rate of the next joint epoch (after ``t_`` updates)."""
         if self.learning_rate_schedule == "exponential":
-            rate = self.learning_rate / self.learning_rate_decay**self.t_
-            return max(rate, self.learning_rate_floor)
+            return decayed_rate(
+                self.learning_rate,
+                self.learning_rate_decay,
+                self.t_,
+                self.learning_rate_floor,
+            )
         return next_epoch_rate(self, horizon)
 
     def _joint_momentum(self, epoch):
-        if self.final_momentum is not None and epoch > self.momentum_switch_epoch:
-            return self.final_momentum
-        return self.momentum
+        return scheduled_momentum(
+            self.momentum, self.final_momentum, self.momentum_switch_epoch, epoch
+        )
 
     def _work(self, X):
         """Multiply-adds of the largest product of a step (thread policy)."""

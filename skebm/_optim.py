@@ -28,6 +28,7 @@ from ._threads import blas_threads_for
 __all__ = [
     "EarlyStopping",
     "IterateAverage",
+    "decayed_rate",
     "fold_into_mean_",
     "publish_means_",
     "resume_from_live_",
@@ -37,6 +38,7 @@ __all__ = [
     "record_epoch",
     "reset_progress",
     "run_epochs",
+    "scheduled_momentum",
     "sgd_step_",
     "start_progress",
     "training_generator",
@@ -66,6 +68,21 @@ def epoch_learning_rate(schedule, base, epoch, horizon):
     if schedule == "invscaling":
         return base / epoch
     return base
+
+
+def decayed_rate(base, decay, updates, floor):
+    """The per-update exponential schedule: ``base / decay**updates`` after
+    ``updates`` parameter updates, never below ``floor`` (the rate schedule of
+    Salakhutdinov & Hinton's DBM code)."""
+    return max(base / decay**updates, floor)
+
+
+def scheduled_momentum(momentum, final, switch_epoch, epoch):
+    """The momentum of (1-based) epoch ``epoch``: ``momentum``, then ``final``
+    (when set) after ``switch_epoch`` epochs."""
+    if final is not None and epoch > switch_epoch:
+        return final
+    return momentum
 
 
 def next_epoch_rate(estimator, horizon):

@@ -5,8 +5,10 @@ import numpy as np
 from skebm._optim import (
     EarlyStopping,
     IterateAverage,
+    decayed_rate,
     fold_into_mean_,
     resume_from_live_,
+    scheduled_momentum,
     sgd_step_,
 )
 
@@ -104,3 +106,11 @@ def test_publish_then_resume_round_trips_and_refuses_changed_parameters():
     assert w[0, 0] == 42.0
     assert not resume_from_live_([w], live, None)
     assert IterateAverage().publish([w]) is None
+
+
+def test_decayed_rate_and_momentum_switch():
+    assert decayed_rate(0.1, 1.01, 0, 0.0) == 0.1
+    assert decayed_rate(0.1, 1.01, 10, 0.0) == 0.1 / 1.01**10
+    assert decayed_rate(0.1, 1.01, 10**4, 1e-3) == 1e-3  # the floor holds
+    assert [scheduled_momentum(0.5, 0.9, 2, e) for e in (1, 2, 3)] == [0.5, 0.5, 0.9]
+    assert scheduled_momentum(0.5, None, 2, 9) == 0.5  # no switch set
