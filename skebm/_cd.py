@@ -192,6 +192,8 @@ def cd_statistics_(
     else:
         m = B if h_chain is None else h_chain.shape[0]
     copies = (visible_copies, hidden_copies) != (1, 1)
+    if copies and (accumulate or v_chain is not None or theta_chain is not None):
+        raise ValueError("tied copies take neither accumulate, v_chain nor theta_chain")
     if copies and hasattr(v_pos, "tocsr"):
         v_pos = v_pos.toarray()
     sparse = hasattr(v_pos, "tocsr")

@@ -169,3 +169,17 @@ def test_tied_copies_match_the_duplicated_rbm_by_enumeration(copies):
     assert_allclose(gb, -Eb, atol=tol)
     # the chain carries sums of its hidden copies
     assert set(np.unique(h_next)) <= set(np.arange(hc + 1.0))
+
+
+def test_tied_copies_refuse_the_modes_they_do_not_support():
+    theta, V, h_chain = _problem()
+    for kw in (dict(accumulate=True), dict(v_chain=V[:3]), dict(theta_chain=theta)):
+        with pytest.raises(ValueError, match="tied copies take neither"):
+            cd_statistics_(
+                GradientWorkspace(),
+                theta.copy(),
+                V,
+                np.random.default_rng(0),
+                visible_copies=2,
+                **kw,
+            )
