@@ -948,11 +948,10 @@ class DBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         pickled before session 38 kept ``[means, count]`` and ``_n_seen``)."""
         avg = self.__dict__.get("_average")
         if avg is None:
-            old = self.__dict__.pop("_average_state", None)
-            avg = self._average = IterateAverage()
-            avg.n_seen = self.__dict__.pop("_n_seen", 0)
-            if old is not None:
-                avg.mean, avg.count = old
+            avg = self._average = IterateAverage.from_legacy_state(
+                self.__dict__.pop("_average_state", None),
+                self.__dict__.pop("_n_seen", 0),
+            )
         return avg
 
     def _accumulate_average(self, n_samples):

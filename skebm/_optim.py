@@ -283,6 +283,16 @@ class IterateAverage:
                 m, p, self.count, None if scratch is None else scratch(i, m.shape)
             )
 
+    @classmethod
+    def from_legacy_state(cls, state, n_seen):
+        """The average of a model pickled before session 38, which kept
+        ``state = [means, count]`` (or None) and ``n_seen`` instead."""
+        avg = cls()
+        avg.n_seen = n_seen
+        if state is not None:
+            avg.mean, avg.count = state
+        return avg
+
     def publish(self, params):
         """Show the average: see :func:`publish_means_`."""
         return None if self.mean is None else publish_means_(params, self.mean)

@@ -281,10 +281,6 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
 
     _fitted_attributes = ("components_", "intercept_hidden_", "intercept_visible_")
 
-    # whose BLAS the training step's products run in (the thread policy):
-    # cd_statistics_ sends them all to scipy's (_cd._product_)
-    _blas_library = "scipy"
-
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [LEARNING_RATE],
@@ -433,10 +429,10 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         if "_average_state" in self.__dict__:
             # a model pickled before session 38: [mean, count] and _n_seen
             old = self.__dict__.pop("_average_state")
-            self._average = IterateAverage()
-            self._average.n_seen = self.__dict__.pop("_n_seen", 0)
-            if old is not None:
-                self._average.mean, self._average.count = [old[0]], old[1]
+            self._average = IterateAverage.from_legacy_state(
+                None if old is None else ([old[0]], old[1]),
+                self.__dict__.pop("_n_seen", 0),
+            )
         if getattr(self, "_average", None) is None:
             self._average = IterateAverage()
         live = self.__dict__.pop("_live_theta", None)
@@ -703,7 +699,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             work=self.batch_size * X.shape[1] * self.n_components,
             begin_epoch=lambda horizon: {"lr": next_epoch_rate(self, horizon)},
             end_epoch=None if stopper is None else stopper.end_epoch,
-            library=self._blas_library,
+            library="scipy",  # cd_statistics_'s products: _cd._product_
         )
         if stopper is not None:
             stopper.restore_best()
@@ -828,7 +824,7 @@ class BernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
             self._training_state(X, self.random_state_)
         self._track_data(X)
         work = X.shape[0] * X.shape[1] * self.n_components
-        with blas_threads_for(work, self._blas_library):
+        with blas_threads_for(work, "scipy"):
             self._update(X, self.random_state_, self.learning_rate)
         self._publish_average()
         self._own_chains()
