@@ -46,10 +46,9 @@ from skebm import GaussianBernoulliRBM  # noqa: E402
 
 CHECKPOINT = os.path.join(os.path.dirname(__file__), "grbm_long.pkl")
 BASE_RATE = 0.005
-N_TRAIN = 1347  # rows of real_digits()'s training split
 
 
-def new_model(args):
+def new_model(args, n_train):
     return GaussianBernoulliRBM(
         100,
         method="cd",
@@ -60,7 +59,7 @@ def new_model(args):
         weight_decay=args.weight_decay,
         shuffle=args.shuffle,
         # average the iterates from epoch average_from * horizon on
-        average=int(args.average_from * args.horizon * N_TRAIN) or True,
+        average=int(args.average_from * args.horizon * n_train) or True,
         warm_start=True,
         random_state=0,
     )
@@ -180,7 +179,7 @@ def main():
             # the run's horizon is pickled beside it: a resume keeps it
             model, horizon = pickle.load(f)
     else:
-        model = new_model(args)
+        model = new_model(args, Xtr.shape[0])
         horizon = args.horizon
     start = time.time()
     while (
