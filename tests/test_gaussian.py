@@ -237,7 +237,7 @@ def _exact_gradient(X, W, b, c, s):
     return grads
 
 
-@pytest.mark.parametrize("method", ["pcd", "cd"])
+@pytest.mark.parametrize("method", ["pcd", "cd", "cd+pcd"])
 def test_stochastic_gradient_averages_to_exact_gradient(method):
     rng = np.random.default_rng(11)
     W, b, c, s = _tiny_model(rng, scale=0.7)
@@ -246,13 +246,17 @@ def test_stochastic_gradient_averages_to_exact_gradient(method):
     if method == "cd":
         # CD-k from the data is unbiased once k sweeps have mixed
         X, kwargs = np.tile(X0, (n // 8, 1)), dict(n_gibbs_steps=30)
+    elif method == "cd+pcd":
+        # both halves of the negative phase: n/2 CD chains, n/2 persistent
+        X = np.tile(X0, (n // 16, 1))
+        kwargs = dict(n_gibbs_steps=30, n_chains=n // 2)
     else:
         X, kwargs = X0, dict(n_chains=n)
     model = _set_params(_fitted_shell(2, 3, method=method, **kwargs), W, b, c, s)
-    if method == "pcd":
+    if method != "cd":
         # chains started at exact draws of p(h): the first update has mixed
         hs, p = _hidden_marginal(W, b, c, s)
-        model.h_samples_ = hs[rng.choice(len(p), size=n, p=p)]
+        model.h_samples_ = hs[rng.choice(len(p), size=kwargs["n_chains"], p=p)]
     lr = 1e-6
     before = [a.copy() for a in model._trained()]
     model.set_params(learning_rate=lr).partial_fit(X)
@@ -434,6 +438,21 @@ def test_float32_is_kept(digits_std):
     assert model.sample(3, n_steps=2, random_state=0).dtype == np.float32
 
 
+def test_cd_plus_pcd_runs_persistent_chains_beside_cd(digits_std):
+    """ "cd+pcd" keeps batch_size // 5 persistent chains by default, advances
+    them every update, and its negative phase differs from plain CD's."""
+    Xtr, _ = digits_std
+    X = Xtr[:200]
+    params = dict(n_components=6, batch_size=50, n_iter=1, random_state=0)
+    hybrid = GaussianBernoulliRBM(method="cd+pcd", **params).fit(X)
+    assert hybrid.h_samples_.shape == (10, 6)
+    assert hybrid.h_samples_.any()  # left their all-zero start
+    cd = GaussianBernoulliRBM(method="cd", **params).fit(X)
+    assert not np.allclose(hybrid.components_, cd.components_)
+    small = GaussianBernoulliRBM(2, method="cd+pcd", batch_size=3, n_iter=1)
+    assert small.fit(X[:20]).h_samples_.shape == (1, 2)  # at least one chain
+
+
 # ------------------------------------------------------------ warm start
 @pytest.mark.parametrize(
     "params",
@@ -441,6 +460,7 @@ def test_float32_is_kept(digits_std):
         dict(method="pcd", momentum=0.5),
         dict(method="cd", n_gibbs_steps=2, average=True),
         dict(method="pt", n_temperatures=3, shuffle=True),
+        dict(method="cd+pcd", n_gibbs_steps=2, momentum=0.5, shuffle=True),
         dict(method="pcd", centering=True, momentum=0.5, average=True),
     ],
 )
