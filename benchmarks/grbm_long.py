@@ -7,9 +7,12 @@ modes (mass far from the data that CD never samples) between 100 000 and
 Score every long model with >= 1 000 AIS runs over several seeds
 (``--runs 1000 --seeds 3``): 100 runs miss those modes.
 
-The density target of issue 26 (beat the best GaussianMixture, -57.61 nats)
-needs runs of about 100 000 epochs or more, over an hour on these machines.
-This script runs them as warm fits of ``--chunk`` epochs
+Session 41 met the density target of issue 26 (beat the best
+GaussianMixture, -57.61 nats) in 3 000 epochs with 200 hidden units and
+``method="cd+pcd"`` (bench_gaussian_digits.py); this script is for runs of
+100 000 epochs or more (``--method cd+pcd`` for a new run with persistent
+chains beside CD's), over an hour on these machines.
+It runs them as warm fits of ``--chunk`` epochs
 (``warm_start=True`` continues chains, velocities, the iterate average and
 the random stream bit for bit) and pickles the model (with the run's
 horizon) after every chunk, so that a session can stop at any time and the
@@ -19,7 +22,8 @@ next one resumes from the checkpoint::
         --average-from 0.5 --shuffle --checkpoint run.pkl   # train, checkpointing
     python benchmarks/grbm_long.py --checkpoint run.pkl --evaluate --runs 1000 --seeds 3
 
-The recipe: H=100, CD-k (``--n-gibbs-steps``, 10), batch 100, momentum 0.9,
+The recipe: H=100, CD-k (``--n-gibbs-steps``, 10; ``--method``, ``--n-chains``),
+batch 100, momentum 0.9,
 optional ``weight_decay`` and ``shuffle``, the iterates averaged from
 ``--average-from`` x horizon epochs on (0: every iterate; an int
 ``average`` counts training samples), and a learning rate that decays
@@ -51,7 +55,8 @@ BASE_RATE = 0.005
 def new_model(args, n_train):
     return GaussianBernoulliRBM(
         100,
-        method="cd",
+        method=args.method,
+        n_chains=args.n_chains,
         n_gibbs_steps=args.n_gibbs_steps,
         learning_rate=BASE_RATE,
         momentum=0.9,
@@ -155,6 +160,8 @@ def main():
     p.add_argument("--minutes", type=float, default=0.0)
     p.add_argument("--chunk", type=int, default=1000, help="epochs per checkpoint")
     p.add_argument("--checkpoint", default=CHECKPOINT)
+    p.add_argument("--method", default="cd", help="new run: cd or cd+pcd")
+    p.add_argument("--n-chains", type=int, default=None, help="new run: n_chains")
     p.add_argument("--n-gibbs-steps", type=int, default=10, help="CD-k of a new run")
     p.add_argument("--horizon", type=int, default=300_000, help="epochs of a new run")
     p.add_argument(
@@ -168,7 +175,9 @@ def main():
     p.add_argument("--seeds", type=int, default=1, help="AIS seeds to evaluate")
     p.add_argument("--evaluate", action="store_true")
     p.add_argument(
-        "--modes", action="store_true", help="the spurious-mode screen (seconds)"
+        "--modes",
+        action="store_true",
+        help="the spurious-mode screen (seconds; after every chunk when training)",
     )
     p.add_argument("--betas", type=int, default=14500)
     p.add_argument("--runs", type=int, default=100)
@@ -197,7 +206,9 @@ def main():
             f"{time.perf_counter() - t:.0f} s for {chunk} epochs",
             flush=True,
         )
-    if args.modes:
+        if args.modes:  # after every chunk: a run shows its first spurious mode
+            mode_check(model, Xtr, Xte)
+    if args.modes and not args.minutes:
         mode_check(model, Xtr, Xte)
     if args.evaluate:
         for seed in range(args.seeds):
