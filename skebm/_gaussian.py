@@ -319,7 +319,9 @@ class GaussianBernoulliRBM(ClassNamePrefixFeaturesOutMixin, BoltzmannBase):
         reinforce each other); the persistent chains roam the model and push
         such mass down. On standardized digits it learns a far better
         density per epoch than either alone (benchmarks/RESULTS.md, section
-        8), with ``n_chains`` about a fifth of ``batch_size``.
+        8), with ``n_chains`` about a fifth of ``batch_size``; it delays
+        such mass in long runs rather than ruling it out, so check a long
+        fit with AIS in both directions.
     n_gibbs_steps : int, default=1
         Gibbs sweeps per update (the k of CD-k / PCD-k).
     n_chains : int, default=None
